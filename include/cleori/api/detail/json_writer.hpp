@@ -1,0 +1,66 @@
+#pragma once
+
+#include <cleori/time/rfc3339.hpp>
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <string>
+#include <string_view>
+
+namespace cleori::detail {
+
+inline void append_json_string(std::string& out, std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out.push_back('"');
+    for (char c : s) {
+        auto const u = static_cast<unsigned char>(c);
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (u < 0x20) {
+                out += "\\u00";
+                out.push_back(hex[u >> 4]);
+                out.push_back(hex[u & 0xf]);
+            } else {
+                out.push_back(c);
+            }
+        }
+    }
+    out.push_back('"');
+}
+
+// Boost.JSON's serializer writes doubles in scientific form (-4.25E1); the
+// contract speaks of plain numbers, so numbers are written in shortest
+// round-trip fixed notation instead. Magnitudes below 1e-9 kW/% carry no
+// meaning and would expand to hundreds of zeros, so they are written as 0.
+// Non-finite values never reach here (validated before encoding); if one
+// does, `null` keeps the document valid.
+inline void append_json_number(std::string& out, double v) {
+    if (!std::isfinite(v)) {
+        out += "null";
+        return;
+    }
+    if (std::fabs(v) < 1e-9) v = 0.0;
+    std::array<char, 400> buf; // fixed notation of any finite double fits
+    auto const r = std::to_chars(buf.data(), buf.data() + buf.size(), v, std::chars_format::fixed);
+    out.append(buf.data(), r.ptr);
+}
+
+inline void append_json_timestamp(std::string& out, timestamp t) {
+    std::array<char, rfc3339_max_formatted> buf;
+    std::size_t const n = format_rfc3339(t, buf);
+    if (n == 0) {
+        out += "null";
+        return;
+    }
+    out.push_back('"');
+    out.append(buf.data(), n);
+    out.push_back('"');
+}
+
+} // namespace cleori::detail

@@ -1,0 +1,132 @@
+#pragma once
+/// @file
+/// @brief `cleori::api_profile_v1` — every assumption cleori makes about the
+/// Cleori API, in one type.
+///
+/// Cleori states its transport rules and the battery's measurements; it does
+/// not publish its request samples. Paths, field names, the envelope, enum
+/// spellings and limits below are therefore assumptions (see
+/// `doc/api-profile.md`). To adapt to a different deployment, derive from this
+/// type, shadow what differs and pass your profile as the engine's `Api`
+/// parameter; nothing else in the library names a path or a field.
+///
+/// @code
+/// struct my_profile : cleori::api_profile_v1 {
+///     static constexpr std::string_view telemetry_path = "/v1/assets/telemetry";
+/// };
+/// @endcode
+
+#include <cleori/api/activation.hpp>
+#include <cleori/api/field.hpp>
+#include <cleori/api/telemetry_sample.hpp>
+
+#include <boost/hana/tuple.hpp>
+
+#include <array>
+#include <cstddef>
+#include <span>
+#include <string_view>
+#include <utility>
+
+namespace cleori {
+
+/// @brief The Cleori API v1 as cleori understands it.
+struct api_profile_v1 {
+    /// @name Endpoints [assumed]
+    /// @{
+    static constexpr std::string_view telemetry_path = "/v1/telemetry";
+    static constexpr std::string_view activations_path = "/v1/activations";
+    /// confirmation target is `confirm_path_prefix + <id> + confirm_path_suffix`
+    static constexpr std::string_view confirm_path_prefix = "/v1/activations/";
+    static constexpr std::string_view confirm_path_suffix = "/confirm";
+    /// @}
+
+    /// @name Paging [stated: `limit` (default 20, max 100) and `offset`]
+    /// @{
+    static constexpr std::size_t page_limit = 100;
+    static constexpr std::string_view limit_param = "limit";
+    static constexpr std::string_view offset_param = "offset";
+    /// @}
+
+    /// @name Envelopes [assumed]; a bare array or object is accepted too
+    /// @{
+    static constexpr std::string_view data_key = "data";
+    static constexpr std::string_view pagination_key = "pagination";
+    static constexpr std::string_view pagination_limit_key = "limit";
+    static constexpr std::string_view pagination_offset_key = "offset";
+    static constexpr std::string_view pagination_total_key = "total";
+    static constexpr std::string_view error_key = "error";
+    static constexpr std::string_view error_code_key = "code";
+    static constexpr std::string_view error_message_key = "message";
+    /// @}
+
+    /// @name Status semantics [assumed]
+    /// @{
+    /// 409 on confirm means "already confirmed" and counts as success.
+    static constexpr bool conflict_on_confirm_is_success = true;
+    /// @}
+
+    /// @name Limits on what the server sends (hostile-input protection)
+    /// @{
+    static constexpr std::size_t max_body_bytes = 4 * 1024 * 1024;
+    static constexpr unsigned max_json_depth = 32;
+    static constexpr std::size_t max_id_length = 256;
+    static constexpr std::size_t max_text_length = 4096;
+    /// @}
+
+    /// @name Wire fields [telemetry stated; the rest assumed]
+    /// @{
+    static constexpr auto telemetry_fields = boost::hana::make_tuple(
+        make_field(&telemetry_sample::time, "time"),
+        make_field(&telemetry_sample::power, "power"),
+        make_field(&telemetry_sample::soc, "soc"));
+
+    static constexpr auto activation_fields = boost::hana::make_tuple(
+        make_field(&activation::id, "id"),
+        make_field(&activation::direction, "direction"),
+        make_field(&activation::power, "power"),
+        make_field(&activation::start_time, "start_time"),
+        make_field(&activation::end_time, "end_time"),
+        make_field(&activation::type, "type"),
+        make_field(&activation::status, "status"),
+        make_field(&activation::created_at, "created_at"));
+
+    static constexpr auto confirmation_fields = boost::hana::make_tuple(
+        make_field(&confirmation::time, "time"),
+        make_field(&confirmation::status, "status"),
+        make_field(&confirmation::reason, "reason"),
+        make_field(&confirmation::setpoint, "setpoint"));
+    /// @}
+
+    /// @name Enumeration spellings [assumed]
+    /// @{
+    static constexpr std::array<std::pair<mfrr_direction, std::string_view>, 2> direction_names{
+        {{mfrr_direction::up, "up"}, {mfrr_direction::down, "down"}}};
+    static constexpr std::array<std::pair<activation_type, std::string_view>, 2> type_names{
+        {{activation_type::scheduled, "scheduled"}, {activation_type::direct, "direct"}}};
+    static constexpr std::array<std::pair<activation_status, std::string_view>, 5> status_names{
+        {{activation_status::pending, "pending"},
+         {activation_status::confirmed, "confirmed"},
+         {activation_status::active, "active"},
+         {activation_status::completed, "completed"},
+         {activation_status::cancelled, "cancelled"}}};
+    static constexpr std::array<std::pair<confirmation_status, std::string_view>, 2> confirmation_status_names{
+        {{confirmation_status::executing, "executing"}, {confirmation_status::unavailable, "unavailable"}}};
+
+    static constexpr std::span<const std::pair<mfrr_direction, std::string_view>> names(mfrr_direction) noexcept {
+        return direction_names;
+    }
+    static constexpr std::span<const std::pair<activation_type, std::string_view>> names(activation_type) noexcept {
+        return type_names;
+    }
+    static constexpr std::span<const std::pair<activation_status, std::string_view>> names(activation_status) noexcept {
+        return status_names;
+    }
+    static constexpr std::span<const std::pair<confirmation_status, std::string_view>>
+    names(confirmation_status) noexcept {
+        return confirmation_status_names;
+    }
+    /// @}
+};
+
+} // namespace cleori

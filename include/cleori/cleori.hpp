@@ -1,0 +1,15 @@
+#pragma once
+/// @file
+/// @brief The whole of cleori in one include.
+
+#include <cleori/error.hpp>
+#include <cleori/units/quantity.hpp>
+#include <cleori/time/rfc3339.hpp>
+#include <cleori/device/ratings.hpp>
+#include <cleori/device/ratings_json.hpp>
+#include <cleori/device/battery_device.hpp>
+#include <cleori/api/field.hpp>
+#include <cleori/api/activation.hpp>
+#include <cleori/api/telemetry_sample.hpp>
+#include <cleori/api/profile.hpp>
+#include <cleori/api/json.hpp>

@@ -1,0 +1,108 @@
+#pragma once
+/// @file
+/// @brief cleori's error codes: `cleori::error`, its `boost::system` category,
+/// and the `cleori::result<T>` alias that every fallible call returns.
+///
+/// @code
+/// cleori::result<cleori::timestamp> t = cleori::parse_rfc3339("2026-02-30T00:00:00Z");
+/// if (!t) std::cerr << t.error().message() << '\n';   // "invalid date in RFC 3339 timestamp ..."
+/// @endcode
+
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+
+#include <string>
+#include <type_traits>
+
+namespace cleori {
+
+/// @brief A fallible value: holds `T` or a `boost::system::error_code`.
+template <class T>
+using result = boost::system::result<T, boost::system::error_code>;
+
+/// @brief Every error cleori reports itself (transport errors keep their own
+/// Asio/Beast/SSL categories).
+enum class error {
+    // RFC 3339 timestamps
+    timestamp_too_long = 1,
+    timestamp_syntax,
+    timestamp_invalid_date,
+    timestamp_invalid_time,
+    timestamp_missing_zone,
+    timestamp_invalid_offset,
+    timestamp_trailing_characters,
+    timestamp_out_of_range,
+    // JSON and the wire model
+    json_malformed,
+    json_too_deep,
+    json_wrong_type,
+    json_missing_field,
+    json_value_not_finite,
+    json_value_out_of_range,
+    json_string_too_long,
+    json_unknown_enum_value,
+    sample_without_measurement,
+    activation_ends_before_start,
+    body_too_large,
+    // device ratings
+    ratings_invalid,
+    ratings_below_mfrr_minimum,
+};
+
+namespace detail {
+
+class error_category_impl final : public boost::system::error_category {
+public:
+    // A fixed id keeps codes comparable across shared libraries that each
+    // instantiate this inline category.
+    constexpr error_category_impl() noexcept : boost::system::error_category(0xc1e0'41a0'7b2d'0001ULL) {}
+
+    const char* name() const noexcept override { return "cleori"; }
+
+    std::string message(int ev) const override { return message(ev, nullptr, 0); }
+
+    const char* message(int ev, char*, std::size_t) const noexcept override {
+        switch (static_cast<error>(ev)) {
+        case error::timestamp_too_long: return "RFC 3339 timestamp is too long";
+        case error::timestamp_syntax: return "RFC 3339 timestamp is malformed (expected YYYY-MM-DDThh:mm:ss[.frac](Z|+hh:mm))";
+        case error::timestamp_invalid_date: return "invalid date in RFC 3339 timestamp (month, or day of month)";
+        case error::timestamp_invalid_time: return "invalid time of day in RFC 3339 timestamp";
+        case error::timestamp_missing_zone: return "RFC 3339 timestamp has no time zone ('Z' or a numeric offset)";
+        case error::timestamp_invalid_offset: return "invalid time zone offset in RFC 3339 timestamp";
+        case error::timestamp_trailing_characters: return "RFC 3339 timestamp is followed by unexpected characters";
+        case error::timestamp_out_of_range: return "RFC 3339 timestamp lies outside years 0000-9999 in UTC";
+        case error::json_malformed: return "malformed JSON";
+        case error::json_too_deep: return "JSON nesting is deeper than the limit";
+        case error::json_wrong_type: return "JSON value has the wrong type";
+        case error::json_missing_field: return "required JSON field is missing";
+        case error::json_value_not_finite: return "number is not finite";
+        case error::json_value_out_of_range: return "number is outside the accepted range";
+        case error::json_string_too_long: return "string is longer than the limit";
+        case error::json_unknown_enum_value: return "unknown enumeration value";
+        case error::sample_without_measurement: return "telemetry sample carries neither power nor soc";
+        case error::activation_ends_before_start: return "activation end_time is not after start_time";
+        case error::body_too_large: return "message body exceeds the size limit";
+        case error::ratings_invalid: return "battery ratings are inconsistent";
+        case error::ratings_below_mfrr_minimum: return "battery ratings are below the mFRR minimum";
+        }
+        return "unknown cleori error";
+    }
+};
+
+} // namespace detail
+
+/// @brief The category of `cleori::error` codes.
+inline const boost::system::error_category& error_category() noexcept {
+    static const detail::error_category_impl instance;
+    return instance;
+}
+
+/// @brief Makes `cleori::error` usable wherever an `error_code` is expected.
+inline boost::system::error_code make_error_code(error e) noexcept {
+    return {static_cast<int>(e), error_category()};
+}
+
+} // namespace cleori
+
+template <>
+struct boost::system::is_error_code_enum<cleori::error> : std::true_type {};

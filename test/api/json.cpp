@@ -1,0 +1,279 @@
+#include <cleori/api/json.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <limits>
+#include <string>
+#include <vector>
+
+using namespace cleori::literals;
+using namespace std::chrono;
+using cleori::error;
+
+namespace {
+cleori::timestamp at(const char* text) { return cleori::parse_rfc3339(text).value(); }
+
+std::string activation_json(std::string_view fields) {
+    return std::string(R"({"id":"a-1","direction":"up","power":80,"start_time":"2026-11-26T16:20:00Z",)"
+                       R"("end_time":"2026-11-26T16:35:00Z","status":"pending")") +
+           std::string(fields) + "}";
+}
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(api_json)
+
+BOOST_AUTO_TEST_CASE(telemetry_is_plain_decimal) {
+    std::string out;
+    cleori::encode_telemetry({at("2026-11-26T16:17:20Z"), -42.5_kW, 63.2_pct}, out);
+    BOOST_TEST(out == R"({"time":"2026-11-26T16:17:20.000Z","power":-42.5,"soc":63.2})");
+
+    out.clear();
+    cleori::encode_telemetry({at("2026-11-26T16:17:20Z"), cleori::kilowatts{123456.0}, 100.0_pct}, out);
+    BOOST_TEST(out == R"({"time":"2026-11-26T16:17:20.000Z","power":123456,"soc":100})");
+
+    out.clear();
+    cleori::encode_telemetry({at("2026-11-26T16:17:20Z"), cleori::kilowatts{0.001}, std::nullopt}, out);
+    BOOST_TEST(out == R"({"time":"2026-11-26T16:17:20.000Z","power":0.001})");
+
+    out.clear();
+    cleori::encode_telemetry({at("2026-11-26T16:17:20Z"), cleori::kilowatts{1e-300}, std::nullopt}, out);
+    BOOST_TEST(out == R"({"time":"2026-11-26T16:17:20.000Z","power":0})");
+}
+
+BOOST_AUTO_TEST_CASE(partial_samples_omit_the_missing_value) {
+    std::string out;
+    cleori::encode_telemetry({at("2026-11-26T16:17:20Z"), std::nullopt, 55.0_pct}, out);
+    BOOST_TEST(out == R"({"time":"2026-11-26T16:17:20.000Z","soc":55})");
+}
+
+BOOST_AUTO_TEST_CASE(batch_is_an_array_in_order) {
+    std::vector<cleori::telemetry_sample> batch{{at("2026-11-26T16:17:20Z"), 1.0_kW, std::nullopt},
+                                                {at("2026-11-26T16:17:25Z"), 2.0_kW, std::nullopt}};
+    std::string out;
+    cleori::encode_telemetry(std::span<cleori::telemetry_sample const>(batch), out);
+    BOOST_TEST(out == R"([{"time":"2026-11-26T16:17:20.000Z","power":1},{"time":"2026-11-26T16:17:25.000Z","power":2}])");
+    auto back = cleori::decode_telemetry(out);
+    BOOST_TEST_REQUIRE(back.has_value());
+    BOOST_TEST((*back == batch));
+}
+
+BOOST_AUTO_TEST_CASE(make_sample_keeps_only_valid_measurements) {
+    auto const t = at("2026-11-26T16:17:20Z");
+    auto s = cleori::make_sample(t, {cleori::kilowatts{std::numeric_limits<double>::quiet_NaN()}, 50.0_pct});
+    BOOST_TEST_REQUIRE(s.has_value());
+    BOOST_TEST(!s->power.has_value());
+    BOOST_TEST(s->soc->in_pct() == 50.0);
+    s = cleori::make_sample(t, {10.0_kW, 140.0_pct});
+    BOOST_TEST_REQUIRE(s.has_value());
+    BOOST_TEST(s->power->in_kw() == 10.0);
+    BOOST_TEST(!s->soc.has_value());
+    s = cleori::make_sample(t, {std::nullopt, std::nullopt});
+    BOOST_TEST((s.error() == make_error_code(error::sample_without_measurement)));
+    s = cleori::make_sample(t, {cleori::kilowatts{5e6}, std::nullopt});
+    BOOST_TEST((s.error() == make_error_code(error::sample_without_measurement)));
+}
+
+BOOST_AUTO_TEST_CASE(telemetry_decode_is_strict) {
+    struct bad {
+        const char* body;
+        error code;
+        const char* why;
+    };
+    const bad cases[] = {
+        {R"({"time":"2026-11-26T16:17:20Z"})", error::sample_without_measurement,
+         "sample 0: telemetry sample carries neither power nor soc"},
+        {R"({"power":1})", error::json_missing_field, "sample 0: field 'time': required JSON field is missing"},
+        {R"({"time":"2026-11-26T16:17:20","power":1})", error::timestamp_missing_zone, nullptr},
+        {R"({"time":"2026-11-26T16:17:20Z","power":"1"})", error::json_wrong_type,
+         "sample 0: field 'power': JSON value has the wrong type"},
+        {R"({"time":"2026-11-26T16:17:20Z","soc":101})", error::json_value_out_of_range,
+         "sample 0: field 'soc': number is outside the accepted range"},
+        {R"([{"time":"2026-11-26T16:17:20Z","soc":1},{"time":"2026-11-26T16:17:25Z"}])",
+         error::sample_without_measurement, "sample 1: telemetry sample carries neither power nor soc"},
+        {R"([])", error::sample_without_measurement, "empty array: no samples"},
+        {R"([1])", error::json_wrong_type, "sample 0: not a JSON object"},
+        {R"({"time":)", error::json_malformed, "malformed JSON"},
+    };
+    for (auto const& c : cases) {
+        std::string why;
+        auto r = cleori::decode_telemetry(c.body, &why);
+        BOOST_TEST_REQUIRE(!r.has_value(), c.body);
+        BOOST_TEST(r.error() == make_error_code(c.code), c.body);
+        if (c.why) BOOST_TEST(why == c.why);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(activation_page_in_envelope) {
+    std::string const body = R"({"data":[)" + activation_json(R"(,"type":"direct","created_at":"2026-11-26T16:18:00Z")") +
+                             R"(],"pagination":{"limit":100,"offset":0,"total":1}})";
+    auto page = cleori::decode_activation_page(body);
+    BOOST_TEST_REQUIRE(page.has_value());
+    BOOST_TEST_REQUIRE(page->activations.size() == 1u);
+    BOOST_TEST(page->rejected.empty());
+    auto const& a = page->activations[0];
+    BOOST_TEST(a.id == "a-1");
+    BOOST_TEST((a.direction == cleori::mfrr_direction::up));
+    BOOST_TEST(a.power.in_kw() == 80.0);
+    BOOST_TEST(a.setpoint().in_kw() == -80.0);
+    BOOST_TEST((a.start_time == at("2026-11-26T16:20:00Z")));
+    BOOST_TEST((a.end_time == at("2026-11-26T16:35:00Z")));
+    BOOST_TEST((a.type == cleori::activation_type::direct));
+    BOOST_TEST((a.status == cleori::activation_status::pending));
+    BOOST_TEST((a.created_at == at("2026-11-26T16:18:00Z")));
+    BOOST_TEST_REQUIRE(page->page.has_value());
+    BOOST_TEST(page->page->limit == 100u);
+    BOOST_TEST(page->page->total == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(bare_array_and_bare_object) {
+    auto page = cleori::decode_activation_page("[" + activation_json("") + "]");
+    BOOST_TEST_REQUIRE(page.has_value());
+    BOOST_TEST(page->activations.size() == 1u);
+    BOOST_TEST(!page->page.has_value());
+    page = cleori::decode_activation_page(activation_json(""));
+    BOOST_TEST_REQUIRE(page.has_value());
+    BOOST_TEST(page->activations.size() == 1u);
+    page = cleori::decode_activation_page(R"({"data":[]})");
+    BOOST_TEST_REQUIRE(page.has_value());
+    BOOST_TEST(page->activations.empty());
+}
+
+BOOST_AUTO_TEST_CASE(tolerant_of_unknown_fields_and_nulls) {
+    auto page = cleori::decode_activation_page(
+        "[" + activation_json(R"(,"type":null,"market":"EE","nested":{"deep":[1,2,3]})") + "]");
+    BOOST_TEST_REQUIRE(page.has_value());
+    BOOST_TEST_REQUIRE(page->activations.size() == 1u);
+    BOOST_TEST(!page->activations[0].type.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(down_means_charge) {
+    auto page = cleori::decode_activation_page(R"([{"id":"d","direction":"down","power":60.5,)"
+                                               R"("start_time":"2026-11-26T16:20:00Z","status":"active"}])");
+    BOOST_TEST_REQUIRE(page->activations.size() == 1u);
+    BOOST_TEST(page->activations[0].setpoint().in_kw() == 60.5);
+    BOOST_TEST(!page->activations[0].end_time.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(one_bad_activation_does_not_spoil_the_poll) {
+    struct bad {
+        std::string item;
+        std::string id;
+        std::string reason;
+    };
+    const bad cases[] = {
+        {activation_json(R"(,"direction":"sideways")"), "a-1", "field 'direction': unknown enumeration value"},
+        {activation_json(R"(,"status":"paused")"), "a-1", "field 'status': unknown enumeration value"},
+        {activation_json(R"(,"type":"weekly")"), "a-1", "field 'type': unknown enumeration value"},
+        {activation_json(R"(,"power":-5)"), "a-1", "field 'power': must not be negative (direction gives the sign)"},
+        {activation_json(R"(,"power":"80")"), "a-1", "field 'power': JSON value has the wrong type"},
+        {activation_json(R"(,"power":1e300)"), "a-1", "field 'power': number is outside the accepted range"},
+        {activation_json(R"(,"end_time":"2026-11-26T16:19:00Z")"), "a-1",
+         "field 'end_time': activation end_time is not after start_time"},
+        {activation_json(R"(,"end_time":"2026-11-26T16:20:00Z")"), "a-1",
+         "field 'end_time': activation end_time is not after start_time"},
+        {activation_json(R"(,"start_time":"2026-02-30T16:20:00Z")"), "a-1",
+         "field 'start_time': invalid date in RFC 3339 timestamp (month, or day of month)"},
+        {activation_json(R"(,"start_time":1764174000)"), "a-1", "field 'start_time': JSON value has the wrong type"},
+        {activation_json(R"(,"id":"")"), "", "field 'id': must not be empty"},
+        {activation_json(R"(,"id":42)"), "", "field 'id': JSON value has the wrong type"},
+        {R"({"direction":"up","power":1,"start_time":"2026-11-26T16:20:00Z","status":"pending"})", "",
+         "field 'id': required JSON field is missing"},
+        {R"({"id":"x","power":1,"start_time":"2026-11-26T16:20:00Z","status":"pending"})", "x",
+         "field 'direction': required JSON field is missing"},
+        {R"("just a string")", "", "item 0: not a JSON object"},
+    };
+    for (auto const& c : cases) {
+        // duplicate keys: Boost.JSON keeps the last, so the override above wins
+        std::string const body = "[" + c.item + "," +
+                                 R"({"id":"good","direction":"down","power":10,"start_time":"2026-11-26T16:20:00Z","status":"pending"}])";
+        auto page = cleori::decode_activation_page(body);
+        BOOST_TEST_REQUIRE(page.has_value(), c.item);
+        BOOST_TEST_REQUIRE(page->activations.size() == 1u, c.item);
+        BOOST_TEST(page->activations[0].id == "good");
+        BOOST_TEST_REQUIRE(page->rejected.size() == 1u, c.item);
+        BOOST_TEST(page->rejected[0].id == c.id);
+        BOOST_TEST(page->rejected[0].reason == c.reason);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(cancellation_forms) {
+    auto page = cleori::decode_activation_page("[" + activation_json(R"(,"status":"cancelled")") + "," +
+                                               activation_json(R"(,"id":"z","power":0)") + "]");
+    BOOST_TEST_REQUIRE(page->activations.size() == 2u);
+    BOOST_TEST(page->activations[0].is_cancellation());
+    BOOST_TEST(page->activations[1].is_cancellation());
+    BOOST_TEST(!cleori::decode_activation_page(activation_json(""))->activations[0].is_cancellation());
+}
+
+BOOST_AUTO_TEST_CASE(unusable_bodies_are_errors) {
+    struct bad {
+        std::string body;
+        error code;
+    };
+    std::string deep(200, '[');
+    deep += std::string(200, ']');
+    const bad cases[] = {
+        {"", error::json_malformed},
+        {"{", error::json_malformed},
+        {"[{]", error::json_malformed},
+        {"nul", error::json_malformed},
+        {R"({"data":[]} trailing)", error::json_malformed},
+        {"42", error::json_wrong_type},
+        {R"("text")", error::json_wrong_type},
+        {R"({"data":"x"})", error::json_wrong_type},
+        {deep, error::json_too_deep},
+        {std::string(cleori::api_profile_v1::max_body_bytes + 1, ' '), error::body_too_large},
+        {std::string("[\xff\xfe]"), error::json_malformed},
+    };
+    for (auto const& c : cases) {
+        auto page = cleori::decode_activation_page(c.body);
+        BOOST_TEST_REQUIRE(!page.has_value(), c.body.substr(0, 40));
+        BOOST_TEST(page.error() == make_error_code(c.code), c.body.substr(0, 40));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(activation_round_trip) {
+    cleori::activation a{.id = "id \"quoted\" \\ \n\x01",
+                         .direction = cleori::mfrr_direction::down,
+                         .power = 55.25_kW,
+                         .start_time = at("2026-11-26T16:20:00.123456Z"),
+                         .end_time = at("2026-11-26T16:35:00Z"),
+                         .type = cleori::activation_type::scheduled,
+                         .status = cleori::activation_status::active,
+                         .created_at = std::nullopt};
+    std::string out;
+    cleori::encode_activation(a, out);
+    auto page = cleori::decode_activation_page(out);
+    BOOST_TEST_REQUIRE(page->activations.size() == 1u);
+    BOOST_TEST((page->activations[0] == a));
+}
+
+BOOST_AUTO_TEST_CASE(confirmation_encoding) {
+    std::string out;
+    cleori::encode_confirmation({at("2026-11-26T16:20:00.5Z"), cleori::confirmation_status::executing, std::nullopt,
+                                 -80.0_kW},
+                                out);
+    BOOST_TEST(out == R"({"time":"2026-11-26T16:20:00.500Z","status":"executing","setpoint":-80})");
+    out.clear();
+    cleori::confirmation const refused{at("2026-11-26T16:20:00Z"), cleori::confirmation_status::unavailable,
+                                       "insufficient energy: need 25 kWh, have 10 kWh", std::nullopt};
+    cleori::encode_confirmation(refused, out);
+    BOOST_TEST(out == R"({"time":"2026-11-26T16:20:00.000Z","status":"unavailable",)"
+                      R"("reason":"insufficient energy: need 25 kWh, have 10 kWh"})");
+    auto back = cleori::decode_confirmation(out);
+    BOOST_TEST_REQUIRE(back.has_value());
+    BOOST_TEST((*back == refused));
+}
+
+BOOST_AUTO_TEST_CASE(error_envelope) {
+    auto e = cleori::decode_api_error(R"({"error":{"code":"invalid_power","message":"power must be a number","details":[1]}})");
+    BOOST_TEST_REQUIRE(e.has_value());
+    BOOST_TEST(e->code == "invalid_power");
+    BOOST_TEST(e->message == "power must be a number");
+    BOOST_TEST(!cleori::decode_api_error("<html>502 Bad Gateway</html>").has_value());
+    BOOST_TEST(!cleori::decode_api_error(R"({"error":"flat"})").has_value());
+    BOOST_TEST(!cleori::decode_api_error("").has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

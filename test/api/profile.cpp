@@ -1,0 +1,53 @@
+#include <cleori/api/profile.hpp>
+
+#include <cleori/api/json.hpp>
+
+#include <boost/hana/length.hpp>
+#include <boost/test/unit_test.hpp>
+
+using namespace cleori::literals;
+
+namespace {
+// A deployment that spells things differently: only the profile changes.
+struct renamed_profile : cleori::api_profile_v1 {
+    static constexpr std::string_view data_key = "items";
+    static constexpr auto telemetry_fields = boost::hana::make_tuple(
+        cleori::make_field(&cleori::telemetry_sample::time, "ts"),
+        cleori::make_field(&cleori::telemetry_sample::power, "p_kw"),
+        cleori::make_field(&cleori::telemetry_sample::soc, "soc_pct"));
+    static constexpr std::array<std::pair<cleori::mfrr_direction, std::string_view>, 2> direction_names{
+        {{cleori::mfrr_direction::up, "UP"}, {cleori::mfrr_direction::down, "DOWN"}}};
+    using api_profile_v1::names;
+    static constexpr std::span<const std::pair<cleori::mfrr_direction, std::string_view>>
+    names(cleori::mfrr_direction) noexcept {
+        return direction_names;
+    }
+};
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(api_profile)
+
+BOOST_AUTO_TEST_CASE(v1_assumptions) {
+    using p = cleori::api_profile_v1;
+    BOOST_TEST(p::telemetry_path == "/v1/telemetry");
+    BOOST_TEST(p::activations_path == "/v1/activations");
+    BOOST_TEST(p::page_limit == 100u);
+    static_assert(decltype(boost::hana::length(p::activation_fields))::value == 8);
+    static_assert(decltype(boost::hana::length(p::telemetry_fields))::value == 3);
+    static_assert(decltype(boost::hana::length(p::confirmation_fields))::value == 4);
+    BOOST_TEST(p::activation_fields[boost::hana::size_c<0>].name == "id");
+}
+
+BOOST_AUTO_TEST_CASE(a_derived_profile_renames_fields_without_touching_the_codec) {
+    std::string out;
+    cleori::encode_telemetry<renamed_profile>(
+        {cleori::parse_rfc3339("2026-11-26T16:17:20Z").value(), 5.0_kW, 40.0_pct}, out);
+    BOOST_TEST(out == R"({"ts":"2026-11-26T16:17:20.000Z","p_kw":5,"soc_pct":40})");
+    auto page = cleori::decode_activation_page<renamed_profile>(
+        R"({"items":[{"id":"x","direction":"DOWN","power":1,"start_time":"2026-11-26T16:20:00Z","status":"pending"}]})");
+    BOOST_TEST_REQUIRE(page.has_value());
+    BOOST_TEST_REQUIRE(page->activations.size() == 1u);
+    BOOST_TEST((page->activations[0].direction == cleori::mfrr_direction::down));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,27 @@
+# Installs cleori (find_package mode) or points at its sources
+# (add_subdirectory mode), then configures, builds and runs the consumer.
+set(dir ${WORK}/${MODE})
+file(REMOVE_RECURSE ${dir})
+file(MAKE_DIRECTORY ${dir})
+
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
+  endif()
+endfunction()
+
+set(args -G ${GENERATOR} -DCMAKE_CXX_COMPILER=${CXX} -DCLEORI_MODE=${MODE})
+if(MODE STREQUAL "find_package")
+  run(${CMAKE_COMMAND} --install ${CLEORI_BUILD} --prefix ${dir}/prefix)
+  if(NOT EXISTS ${dir}/prefix/include/cleori/cleori.hpp)
+    message(FATAL_ERROR "install did not place the headers")
+  endif()
+  list(APPEND args -DCMAKE_PREFIX_PATH=${dir}/prefix)
+else()
+  list(APPEND args -DCLEORI_SOURCE=${CLEORI_SOURCE})
+endif()
+run(${CMAKE_COMMAND} -S ${CONSUMER} -B ${dir}/build ${args})
+run(${CMAKE_COMMAND} --build ${dir}/build)
+run(${dir}/build/consumer)
+message(STATUS "consumer built and ran via ${MODE}")
