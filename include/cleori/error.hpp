@@ -47,6 +47,24 @@ enum class error {
     // device ratings
     ratings_invalid,
     ratings_below_mfrr_minimum,
+    // HTTP and transport
+    invalid_url,
+    insecure_url,
+    http_bad_request,
+    http_unauthorized,
+    http_forbidden,
+    http_not_found,
+    http_unprocessable,
+    http_rate_limited,
+    http_server_error,
+    http_unexpected_status,
+    response_too_large,
+    timeout,
+    connection_closed,
+    // retry
+    retry_budget_exhausted,
+    deadline_exceeded,
+    attempts_exhausted,
 };
 
 namespace detail {
@@ -84,6 +102,22 @@ public:
         case error::body_too_large: return "message body exceeds the size limit";
         case error::ratings_invalid: return "battery ratings are inconsistent";
         case error::ratings_below_mfrr_minimum: return "battery ratings are below the mFRR minimum";
+        case error::invalid_url: return "base URL is not http(s)://host[:port][/path]";
+        case error::insecure_url: return "plain http:// is refused for a non-loopback host (use https, or allow it explicitly)";
+        case error::http_bad_request: return "400 Bad Request: the request is malformed (not retried)";
+        case error::http_unauthorized: return "401 Unauthorized: the asset token is missing, wrong or expired (not retried)";
+        case error::http_forbidden: return "403 Forbidden: the token may not do this (not retried)";
+        case error::http_not_found: return "404 Not Found: wrong base URL or path, or unknown activation (not retried)";
+        case error::http_unprocessable: return "422 Unprocessable Entity: the server rejected the content (not retried)";
+        case error::http_rate_limited: return "429 Too Many Requests";
+        case error::http_server_error: return "server error (5xx)";
+        case error::http_unexpected_status: return "unexpected HTTP status";
+        case error::response_too_large: return "response exceeds the size limit";
+        case error::timeout: return "timed out";
+        case error::connection_closed: return "connection closed before the response was complete";
+        case error::retry_budget_exhausted: return "retry budget exhausted: not retrying so as not to hammer the server";
+        case error::deadline_exceeded: return "no retry fits before the deadline";
+        case error::attempts_exhausted: return "all retry attempts failed";
         }
         return "unknown cleori error";
     }

@@ -33,14 +33,14 @@ enum class activation_status { pending, confirmed, active, completed, cancelled 
 
 /// @brief One activation as polled from Cleori, already validated.
 struct activation {
-    std::string id;                        ///< unique, stable across polls
+    std::string id{};                        ///< unique, stable across polls
     mfrr_direction direction{};            ///< up = discharge, down = charge
     kilowatts power{};                     ///< magnitude of the requested change, ≥ 0 (0 cancels)
     timestamp start_time{};                ///< full power from here
-    std::optional<timestamp> end_time;     ///< absent: until cancelled
-    std::optional<activation_type> type;   ///< scheduled or direct, when given
+    std::optional<timestamp> end_time{};     ///< absent: until cancelled
+    std::optional<activation_type> type{};   ///< scheduled or direct, when given
     activation_status status{};            ///< Cleori's view of the activation
-    std::optional<timestamp> created_at;   ///< when Cleori created it, when given
+    std::optional<timestamp> created_at{};   ///< when Cleori created it, when given
 
     /// @brief The signed power to command: −power for `up`, +power for `down`.
     [[nodiscard]] constexpr kilowatts setpoint() const noexcept {
@@ -60,8 +60,8 @@ struct activation {
 /// @brief An activation a poll carried but that could not be accepted.
 /// It is reported, never executed; the rest of the poll is unaffected.
 struct rejected_activation {
-    std::string id;     ///< the id when one could be read, else empty
-    std::string reason; ///< names the field and what is wrong with it
+    std::string id{};     ///< the id when one could be read, else empty
+    std::string reason{}; ///< names the field and what is wrong with it
 };
 
 /// @brief Paging information from the success envelope.
@@ -73,9 +73,9 @@ struct pagination {
 
 /// @brief What one page of `GET /v1/activations` yielded.
 struct activation_page {
-    std::vector<activation> activations;
-    std::vector<rejected_activation> rejected;
-    std::optional<pagination> page; ///< absent when the server sent a bare array
+    std::vector<activation> activations{};
+    std::vector<rejected_activation> rejected{};
+    std::optional<pagination> page{}; ///< absent when the server sent a bare array
 };
 
 /// @brief Whether the battery is executing the activation.
@@ -86,8 +86,8 @@ enum class confirmation_status { executing, unavailable };
 struct confirmation {
     timestamp time{};                  ///< when execution started / was refused
     confirmation_status status{};      ///< executing or unavailable
-    std::optional<std::string> reason; ///< only with `unavailable`
-    std::optional<kilowatts> setpoint; ///< the power actually commanded
+    std::optional<std::string> reason{}; ///< only with `unavailable`
+    std::optional<kilowatts> setpoint{}; ///< the power actually commanded
 
     friend bool operator==(confirmation const&, confirmation const&) = default;
 };

@@ -26,8 +26,8 @@ inline constexpr kilowatts max_plausible_power{1'000'000.0};
 /// A sample with neither measurement is invalid (Cleori's partial-update rule).
 struct telemetry_sample {
     timestamp time{};               ///< when the reading was taken (UTC)
-    std::optional<kilowatts> power; ///< + import/charge, − export/discharge
-    std::optional<percent> soc;     ///< state of charge, 0–100 %
+    std::optional<kilowatts> power{}; ///< + import/charge, − export/discharge
+    std::optional<percent> soc{};     ///< state of charge, 0–100 %
 
     friend bool operator==(telemetry_sample const&, telemetry_sample const&) = default;
 };

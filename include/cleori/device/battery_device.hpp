@@ -44,8 +44,8 @@ namespace cleori {
 /// @brief What a battery reports. Either value may be missing (a partial
 /// reading); Cleori accepts telemetry with at least one of them.
 struct battery_state {
-    std::optional<kilowatts> power; ///< measured power: + import/charge, − export/discharge
-    std::optional<percent> soc;     ///< state of charge, % of capacity
+    std::optional<kilowatts> power{}; ///< measured power: + import/charge, − export/discharge
+    std::optional<percent> soc{};     ///< state of charge, % of capacity
 };
 
 namespace detail {

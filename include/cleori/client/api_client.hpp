@@ -1,0 +1,243 @@
+#pragma once
+/// @file
+/// @brief `cleori::basic_api_client` — the three Cleori calls (send telemetry,
+/// get activations, confirm) over a `Transport`, with a `RetryStrategy` and
+/// deadlines, for one or many assets (the token is per call).
+///
+/// Every call takes a deadline (the next telemetry or poll due time): no retry
+/// is scheduled that would end past it, and each attempt's timeout is cut to
+/// fit. Failures are `api_failure`s naming the endpoint, the HTTP status,
+/// Cleori's error code and message when present, and the number of attempts —
+/// never the token.
+///
+/// @code
+/// cleori::beast_transport transport{io.get_executor(), base_url};
+/// cleori::api_client client{transport};
+/// asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+///     auto poll = co_await client.get_activations(token, steady_clock::now() + 5s);
+///     if (!poll) log(poll.error().describe());   // "GET /v1/activations: 401 …"
+/// }, asio::detached);
+/// @endcode
+
+#include <cleori/api/json.hpp>
+#include <cleori/api/profile.hpp>
+#include <cleori/error.hpp>
+#include <cleori/retry/retry_strategy.hpp>
+#include <cleori/transport/http.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/assert/source_location.hpp>
+#include <boost/system/system_error.hpp>
+#include <boost/throw_exception.hpp>
+
+#include <chrono>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace cleori {
+
+/// @brief Why an API call failed.
+struct api_failure {
+    boost::system::error_code ec{}; ///< what went wrong (cleori, Asio or SSL category)
+    std::string endpoint{};         ///< e.g. "POST /v1/telemetry"
+    unsigned status = 0;          ///< HTTP status of the last attempt, 0 if none
+    std::string code{};             ///< Cleori's error code, when the body had one
+    std::string message{};          ///< Cleori's error message, when the body had one
+    unsigned attempts = 0;        ///< attempts made
+
+    /// @brief One line for a log: endpoint, status, error, Cleori's code and message.
+    [[nodiscard]] std::string describe() const {
+        std::string s = endpoint + ": ";
+        std::string const what = ec.message();
+        if (status != 0 && what.rfind(std::to_string(status), 0) != 0) s += "HTTP " + std::to_string(status) + ": ";
+        s += what;
+        if (!code.empty() || !message.empty()) s += " [" + code + (message.empty() ? "" : ": " + message) + "]";
+        s += " (" + std::to_string(attempts) + (attempts == 1 ? " attempt)" : " attempts)");
+        return s;
+    }
+};
+
+/// @brief Lets `boost::system::result<T, api_failure>::value()` throw a readable exception.
+[[noreturn]] inline void throw_exception_from_error(api_failure const& f, boost::source_location const& loc) {
+    boost::throw_exception(boost::system::system_error(f.ec, f.describe()), loc);
+}
+
+/// @brief Result of an API call.
+template <class T>
+using api_result = boost::system::result<T, api_failure>;
+
+/// @brief Every activation a poll returned, across pages.
+struct activation_poll {
+    std::vector<activation> activations{};
+    std::vector<rejected_activation> rejected{};
+    std::size_t pages = 0;
+};
+
+namespace detail {
+inline void append_percent_encoded(std::string& out, std::string_view s) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    for (char c : s) {
+        auto const u = static_cast<unsigned char>(c);
+        if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || c == '-' || c == '_' ||
+            c == '.' || c == '~') {
+            out.push_back(c);
+        } else {
+            out.push_back('%');
+            out.push_back(hex[u >> 4]);
+            out.push_back(hex[u & 0xf]);
+        }
+    }
+}
+
+inline boost::system::error_code status_error(unsigned status) noexcept {
+    switch (status) {
+    case 400: return error::http_bad_request;
+    case 401: return error::http_unauthorized;
+    case 403: return error::http_forbidden;
+    case 404: return error::http_not_found;
+    case 422: return error::http_unprocessable;
+    case 429: return error::http_rate_limited;
+    default: return status >= 500 && status < 600 ? error::http_server_error : error::http_unexpected_status;
+    }
+}
+} // namespace detail
+
+/// @brief The Cleori API client.
+/// @tparam T a `Transport` (e.g. `beast_transport`)
+/// @tparam R a `RetryStrategy`
+/// @tparam Profile an API profile (`api_profile_v1`)
+template <class T, class R = default_retry, class Profile = api_profile_v1>
+class basic_api_client {
+    static_assert(Transport<T>, "cleori::api_client: 'Transport' does not model Transport: it needs "
+                                "async_request(http_request, handler(error_code, http_response)) and get_executor(). "
+                                "See doc/concepts/Transport.md");
+    static_assert(RetryStrategy<R>, "cleori::api_client: 'Retry' does not model RetryStrategy: it needs "
+                                    "next_delay(retry_context) -> result<milliseconds> and on_success(time_point). "
+                                    "See doc/concepts/RetryStrategy.md");
+
+public:
+    using clock = std::chrono::steady_clock;
+
+    explicit basic_api_client(T& transport, R retry = R{}) : transport_(transport), retry_(std::move(retry)) {}
+
+    /// @brief The longest single attempt (cut further to fit the deadline).
+    std::chrono::milliseconds attempt_timeout{5000};
+
+    /// @brief POST telemetry: one sample or a batch (in order).
+    boost::asio::awaitable<api_result<void>> send_telemetry(std::string_view token,
+                                                            std::span<telemetry_sample const> samples,
+                                                            clock::time_point deadline) {
+        http_request req;
+        req.method = boost::beast::http::verb::post;
+        req.target = std::string(Profile::telemetry_path);
+        if (samples.size() == 1) encode_telemetry<Profile>(samples[0], req.body);
+        else encode_telemetry<Profile>(samples, req.body);
+        req.bearer_token = std::string(token);
+        auto r = co_await call(std::move(req), "POST " + std::string(Profile::telemetry_path), deadline, false);
+        if (!r) co_return r.error();
+        co_return api_result<void>{};
+    }
+
+    /// @brief GET every activation, following pagination.
+    boost::asio::awaitable<api_result<activation_poll>> get_activations(std::string_view token,
+                                                                        clock::time_point deadline) {
+        activation_poll out;
+        std::size_t offset = 0;
+        for (;;) {
+            http_request req;
+            req.target = std::string(Profile::activations_path) + "?" + std::string(Profile::limit_param) + "=" +
+                         std::to_string(Profile::page_limit) + "&" + std::string(Profile::offset_param) + "=" +
+                         std::to_string(offset);
+            req.bearer_token = std::string(token);
+            std::string const endpoint = "GET " + std::string(Profile::activations_path);
+            auto r = co_await call(std::move(req), endpoint, deadline, false);
+            if (!r) co_return r.error();
+            auto page = decode_activation_page<Profile>(r->body);
+            if (!page) co_return api_failure{page.error(), endpoint, r->status, {}, {}, 1};
+            ++out.pages;
+            std::size_t const n = page->activations.size() + page->rejected.size();
+            for (auto& a : page->activations) out.activations.push_back(std::move(a));
+            for (auto& j : page->rejected) out.rejected.push_back(std::move(j));
+            offset += n;
+            // Stop on the last page; a server that keeps paging is cut off at 1000 pages.
+            if (!page->page || n == 0 || offset >= page->page->total || out.pages >= 1000) break;
+        }
+        co_return out;
+    }
+
+    /// @brief POST a confirmation. A 409 (already confirmed) counts as success.
+    boost::asio::awaitable<api_result<void>> confirm(std::string_view token, std::string_view activation_id,
+                                                     confirmation const& c, clock::time_point deadline) {
+        http_request req;
+        req.method = boost::beast::http::verb::post;
+        req.target = std::string(Profile::confirm_path_prefix);
+        detail::append_percent_encoded(req.target, activation_id);
+        req.target += Profile::confirm_path_suffix;
+        encode_confirmation<Profile>(c, req.body);
+        req.bearer_token = std::string(token);
+        auto r = co_await call(std::move(req), "POST " + std::string(Profile::confirm_path_prefix) + "{id}" +
+                                                   std::string(Profile::confirm_path_suffix),
+                               deadline, Profile::conflict_on_confirm_is_success);
+        if (!r) co_return r.error();
+        co_return api_result<void>{};
+    }
+
+    [[nodiscard]] R& retry() noexcept { return retry_; }
+
+private:
+    boost::asio::awaitable<api_result<http_response>> call(http_request req, std::string endpoint,
+                                                           clock::time_point deadline, bool conflict_ok) {
+        using boost::asio::as_tuple;
+        using boost::asio::use_awaitable;
+        api_failure failure{{}, std::move(endpoint), 0, {}, {}, 0};
+        for (unsigned attempt = 1;; ++attempt) {
+            failure.attempts = attempt;
+            auto const now = clock::now();
+            if (now >= deadline) {
+                if (!failure.ec) failure.ec = error::deadline_exceeded;
+                co_return failure;
+            }
+            req.timeout = std::min(attempt_timeout, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
+            auto [ec, res] = co_await async_exchange(req, as_tuple(use_awaitable));
+            attempt_outcome outcome{ec, ec ? 0u : res.status, std::nullopt};
+            if (!ec && !res.retry_after.empty())
+                outcome.retry_after = parse_retry_after(res.retry_after, std::chrono::system_clock::now());
+            if (!ec && ((res.status >= 200 && res.status < 300) || (conflict_ok && res.status == 409))) {
+                retry_.on_success(clock::now());
+                co_return std::move(res);
+            }
+            failure.ec = ec ? ec : detail::status_error(res.status);
+            failure.status = outcome.status;
+            failure.code.clear();
+            failure.message.clear();
+            if (!ec) {
+                if (auto body = decode_api_error<Profile>(res.body)) {
+                    failure.code = std::move(body->code);
+                    failure.message = std::move(body->message);
+                }
+            }
+            if (classify(outcome) != failure_kind::retryable) co_return failure;
+            auto delay = retry_.next_delay(retry_context{attempt, outcome, clock::now()});
+            if (!delay) co_return failure; // the last attempt's error says more than "exhausted"
+            if (clock::now() + *delay >= deadline) co_return failure;
+            boost::asio::steady_timer timer(transport_.get_executor(), *delay);
+            co_await timer.async_wait(as_tuple(use_awaitable));
+        }
+    }
+
+    template <class Token>
+    auto async_exchange(http_request const& req, Token&& token) {
+        return boost::asio::async_initiate<Token, void(boost::system::error_code, http_response)>(
+            [this](auto handler, http_request const* r) { transport_.async_request(*r, std::move(handler)); }, token,
+            &req);
+    }
+
+    T& transport_;
+    R retry_;
+};
+
+} // namespace cleori

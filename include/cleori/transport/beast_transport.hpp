@@ -1,0 +1,316 @@
+#pragma once
+/// @file
+/// @brief `cleori::beast_transport` — the Boost.Beast model of `Transport`:
+/// HTTP/1.1 over one keep-alive connection, TLS through OpenSSL with
+/// certificate verification, host-name verification and SNI on by default,
+/// TCP_NODELAY, a timeout per exchange, a response size limit and automatic
+/// reconnection.
+///
+/// Requests are served in order over the connection; many assets (each with
+/// its own token) share it. Plain `http://` is accepted only for loopback
+/// hosts unless `allow_insecure_http` is set. TLS below 1.2 is refused.
+///
+/// @code
+/// asio::io_context io;
+/// cleori::beast_transport t{io.get_executor(), "https://api.example.test",
+///                           {.ca_file = "/etc/cleori/ca.pem"}};
+/// t.async_request({.method = http::verb::get, .target = "/v1/activations", .bearer_token = token},
+///                 [](boost::system::error_code ec, cleori::http_response r) { … });
+/// @endcode
+
+#include <cleori/error.hpp>
+#include <cleori/transport/http.hpp>
+#include <cleori/transport/url.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <openssl/ssl.h>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace cleori {
+
+/// @brief Settings of a `beast_transport`.
+struct transport_options {
+    std::size_t max_response_bytes = 4 * 1024 * 1024; ///< larger bodies fail with `response_too_large`
+    bool allow_insecure_http = false; ///< permit plain http:// to a non-loopback host
+    std::string ca_file{};              ///< PEM trust anchors; empty: the system's default paths
+    std::string user_agent = "cleori/0.1";
+};
+
+namespace detail {
+
+// Move-only, so Asio's own handlers (use_awaitable, deferred…) fit.
+using response_handler = boost::asio::any_completion_handler<void(boost::system::error_code, http_response)>;
+
+// The state lives in a shared object that the connection coroutine keeps
+// alive, so destroying the transport mid-exchange cancels instead of
+// leaving a coroutine with a dangling `this`.
+class beast_transport_impl : public std::enable_shared_from_this<beast_transport_impl> {
+public:
+    using executor_type = boost::asio::any_io_executor;
+
+    beast_transport_impl(executor_type ex, std::string_view base, transport_options opt)
+        : ex_(std::move(ex)), opt_(std::move(opt)), ssl_ctx_(boost::asio::ssl::context::tls_client) {
+        auto u = parse_base_url(base);
+        if (!u) {
+            config_error_ = u.error();
+            return;
+        }
+        url_ = std::move(*u);
+        if (!url_.tls && !opt_.allow_insecure_http && !is_loopback_host(url_.host)) {
+            config_error_ = error::insecure_url;
+            return;
+        }
+        if (url_.tls) configure_tls();
+    }
+
+    boost::system::error_code config_error() const noexcept { return config_error_; }
+    base_url const& url() const noexcept { return url_; }
+    executor_type get_executor() const noexcept { return ex_; }
+    std::size_t connections_opened() const noexcept { return connections_opened_; }
+
+    void enqueue(http_request req, response_handler handler) {
+        if (!url_.prefix.empty()) req.target = url_.prefix + req.target;
+        queue_.push_back(job{std::move(req), std::move(handler)});
+        if (!running_) {
+            running_ = true;
+            boost::asio::co_spawn(ex_, run(shared_from_this()), boost::asio::detached);
+        }
+    }
+
+    void shut_down() {
+        stopped_ = true;
+        close();
+    }
+
+    void close() {
+        buffer_.clear(); // bytes of a broken exchange must not prefix the next response
+        if (tls_) {
+            boost::beast::get_lowest_layer(*tls_).close();
+            tls_.reset();
+        }
+        if (plain_) {
+            plain_->close();
+            plain_.reset();
+        }
+    }
+
+private:
+    struct job {
+        http_request req;
+        response_handler handler;
+    };
+    using response_type = boost::beast::http::response<boost::beast::http::string_body>;
+
+    void configure_tls() {
+        auto* ctx = ssl_ctx_.native_handle();
+        SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+        ssl_ctx_.set_verify_mode(boost::asio::ssl::verify_peer);
+        boost::system::error_code ec;
+        if (opt_.ca_file.empty()) ssl_ctx_.set_default_verify_paths(ec);
+        else ssl_ctx_.load_verify_file(opt_.ca_file, ec);
+        if (ec) config_error_ = ec;
+    }
+
+    boost::asio::awaitable<void> run(std::shared_ptr<beast_transport_impl> self) {
+        while (!queue_.empty()) {
+            job j = std::move(queue_.front());
+            queue_.pop_front();
+            if (stopped_) {
+                std::move(j.handler)(boost::asio::error::operation_aborted, http_response{});
+                continue;
+            }
+            auto [ec, resp] = co_await exchange_with_reconnect(j.req);
+            if (stopped_ && !ec) ec = boost::asio::error::operation_aborted;
+            std::move(j.handler)(ec, std::move(resp));
+        }
+        running_ = false;
+        static_cast<void>(self);
+    }
+
+    boost::asio::awaitable<std::pair<boost::system::error_code, http_response>>
+    exchange_with_reconnect(http_request const& req) {
+        if (config_error_) co_return std::pair{config_error_, http_response{}};
+        auto const deadline = std::chrono::steady_clock::now() + req.timeout;
+        bool const reused = connected();
+        auto r = co_await exchange(req, deadline);
+        // A keep-alive connection the server closed while idle fails on first
+        // use; that is no failure of the request, so open a new one once.
+        if (r.first && reused && !stopped_ && !r.second.status && r.first != error::timeout &&
+            r.first != error::response_too_large) {
+            close();
+            r = co_await exchange(req, deadline);
+        }
+        co_return r;
+    }
+
+    bool connected() const noexcept { return tls_.has_value() || plain_.has_value(); }
+
+    boost::beast::tcp_stream& tcp() { return tls_ ? boost::beast::get_lowest_layer(*tls_) : *plain_; }
+
+    static boost::system::error_code map(boost::system::error_code ec) {
+        if (ec == boost::beast::error::timeout) return error::timeout;
+        if (ec == boost::beast::http::error::body_limit || ec == boost::beast::http::error::buffer_overflow ||
+            ec == boost::beast::http::error::header_limit)
+            return error::response_too_large;
+        if (ec == boost::beast::http::error::end_of_stream || ec == boost::asio::error::eof ||
+            ec == boost::beast::http::error::partial_message || ec == boost::asio::ssl::error::stream_truncated)
+            return error::connection_closed;
+        return ec;
+    }
+
+    boost::asio::awaitable<std::pair<boost::system::error_code, http_response>>
+    exchange(http_request const& req, std::chrono::steady_clock::time_point deadline) {
+        namespace http = boost::beast::http;
+        using boost::asio::as_tuple;
+        using boost::asio::use_awaitable;
+        auto fail = [this](boost::system::error_code ec) {
+            close();
+            return std::pair{map(ec), http_response{}};
+        };
+        if (std::chrono::steady_clock::now() >= deadline) co_return std::pair{make_error_code(error::timeout), http_response{}};
+
+        if (!connected()) {
+            boost::asio::ip::tcp::resolver resolver(ex_);
+            auto [rec, endpoints] = co_await resolver.async_resolve(url_.host, url_.port, as_tuple(use_awaitable));
+            if (rec) co_return fail(rec);
+            boost::beast::tcp_stream stream(ex_);
+            stream.expires_at(deadline);
+            auto [cec, ep] = co_await stream.async_connect(endpoints, as_tuple(use_awaitable));
+            if (cec) co_return fail(cec);
+            ++connections_opened_;
+            boost::system::error_code ignored;
+            stream.socket().set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+            if (url_.tls) {
+                tls_.emplace(std::move(stream), ssl_ctx_);
+                // SNI, unless the host is an IP literal (RFC 6066 forbids those)
+                boost::system::error_code addr_ec;
+                boost::asio::ip::make_address(url_.host, addr_ec);
+                if (addr_ec && !SSL_set_tlsext_host_name(tls_->native_handle(), url_.host.c_str()))
+                    co_return fail(boost::system::error_code(static_cast<int>(::ERR_get_error()),
+                                                             boost::asio::error::get_ssl_category()));
+                tls_->set_verify_callback(boost::asio::ssl::host_name_verification(url_.host));
+                boost::beast::get_lowest_layer(*tls_).expires_at(deadline);
+                auto [hec] = co_await tls_->async_handshake(boost::asio::ssl::stream_base::client,
+                                                            as_tuple(use_awaitable));
+                if (hec) co_return fail(hec);
+            } else {
+                plain_.emplace(std::move(stream));
+            }
+        }
+
+        http::request<http::string_body> msg{req.method, req.target, 11};
+        msg.set(http::field::host, url_.host);
+        msg.set(http::field::user_agent, opt_.user_agent);
+        msg.set(http::field::accept, "application/json");
+        if (!req.bearer_token.empty()) msg.set(http::field::authorization, "Bearer " + req.bearer_token);
+        if (req.method != http::verb::get) {
+            msg.set(http::field::content_type, "application/json");
+            msg.body() = req.body;
+        }
+        msg.keep_alive(true);
+        msg.prepare_payload();
+
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(opt_.max_response_bytes);
+        tcp().expires_at(deadline);
+        if (tls_) {
+            auto [wec, wn] = co_await http::async_write(*tls_, msg, as_tuple(use_awaitable));
+            if (wec) co_return fail(wec);
+            auto [rec, rn] = co_await http::async_read(*tls_, buffer_, parser, as_tuple(use_awaitable));
+            if (rec) co_return fail(rec);
+        } else {
+            auto [wec, wn] = co_await http::async_write(*plain_, msg, as_tuple(use_awaitable));
+            if (wec) co_return fail(wec);
+            auto [rec, rn] = co_await http::async_read(*plain_, buffer_, parser, as_tuple(use_awaitable));
+            if (rec) co_return fail(rec);
+        }
+        tcp().expires_never();
+        response_type res = parser.release();
+        http_response out;
+        out.status = res.result_int();
+        if (auto it = res.find(http::field::retry_after); it != res.end())
+            out.retry_after = std::string(it->value());
+        out.body = std::move(res.body());
+        if (!res.keep_alive()) close();
+        co_return std::pair{boost::system::error_code{}, std::move(out)};
+    }
+
+    executor_type ex_;
+    transport_options opt_;
+    boost::asio::ssl::context ssl_ctx_;
+    base_url url_;
+    boost::system::error_code config_error_;
+    std::optional<boost::beast::tcp_stream> plain_;
+    std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls_;
+    boost::beast::flat_buffer buffer_;
+    std::deque<job> queue_;
+    bool running_ = false;
+    bool stopped_ = false;
+    std::size_t connections_opened_ = 0;
+};
+
+} // namespace detail
+
+/// @brief HTTP/1.1 (+TLS) transport on Boost.Beast. Not thread-safe: use it
+/// from the thread running its executor (or through a strand).
+///
+/// Destroying it cancels the exchange in progress; queued handlers are then
+/// called with `asio::error::operation_aborted`.
+class beast_transport {
+public:
+    using executor_type = boost::asio::any_io_executor;
+
+    /// @param base the Cleori base URL, e.g. `https://host[:port][/prefix]`
+    /// (problems are reported by `config_error()` and by every request).
+    beast_transport(executor_type ex, std::string_view base, transport_options opt = {})
+        : impl_(std::make_shared<detail::beast_transport_impl>(std::move(ex), base, std::move(opt))) {}
+    beast_transport(beast_transport const&) = delete;
+    beast_transport& operator=(beast_transport const&) = delete;
+    ~beast_transport() { impl_->shut_down(); }
+
+    /// @brief The configuration problem (`invalid_url`, `insecure_url`, an
+    /// unreadable CA file), if any.
+    [[nodiscard]] boost::system::error_code config_error() const noexcept { return impl_->config_error(); }
+    /// @brief The parsed base URL.
+    [[nodiscard]] base_url const& url() const noexcept { return impl_->url(); }
+    [[nodiscard]] executor_type get_executor() const noexcept { return impl_->get_executor(); }
+    /// @brief Connections opened so far (1 for a healthy keep-alive session).
+    [[nodiscard]] std::size_t connections_opened() const noexcept { return impl_->connections_opened(); }
+
+    /// @brief Queues `req`; calls `handler(error_code, http_response)` exactly
+    /// once, on the executor. Errors: `timeout`, `connection_closed`,
+    /// `response_too_large`, Asio socket errors, `asio.ssl` errors for TLS
+    /// verification failures.
+    template <class Handler>
+    void async_request(http_request req, Handler&& handler) {
+        impl_->enqueue(std::move(req), detail::response_handler(
+                                           std::forward<Handler>(handler)));
+    }
+
+    /// @brief Closes the current connection (the next request opens a new one).
+    void close() { impl_->close(); }
+
+private:
+    std::shared_ptr<detail::beast_transport_impl> impl_;
+};
+
+static_assert(Transport<beast_transport>);
+
+} // namespace cleori

@@ -1,0 +1,56 @@
+#pragma once
+/// @file
+/// @brief The `Transport` concept: what the API client needs to exchange one
+/// HTTP request/response with Cleori, and the request/response types.
+///
+/// A transport owns connections; the client owns retries and deadlines. One
+/// transport serves many assets: every request carries its own bearer token.
+///
+/// | expression | semantics |
+/// |---|---|
+/// | `t.async_request(req, h)` | sends `req`, calls `h(error_code, http_response)` once on the transport's executor |
+/// | `t.get_executor()` | the executor completions run on |
+///
+/// See doc/concepts/Transport.md.
+
+#include <boost/beast/http/verb.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <chrono>
+#include <concepts>
+#include <string>
+#include <utility>
+
+namespace cleori {
+
+/// @brief One request to the Cleori API. The token is sent as
+/// `Authorization: Bearer …` and nowhere else: never logged, never in errors.
+struct http_request {
+    boost::beast::http::verb method = boost::beast::http::verb::get;
+    std::string target{};       ///< path and query, e.g. `/v1/activations?limit=100&offset=0`
+    std::string body{};         ///< JSON, empty for GET
+    std::string bearer_token{}; ///< the asset's token
+    std::chrono::milliseconds timeout{5000}; ///< for the whole exchange, connection included
+};
+
+/// @brief What came back.
+struct http_response {
+    unsigned status = 0;
+    std::string body{};
+    std::string retry_after{}; ///< the raw `Retry-After` header, empty if absent
+};
+
+namespace detail {
+struct response_handler_archetype {
+    void operator()(boost::system::error_code, http_response) const {}
+};
+} // namespace detail
+
+/// @brief A policy that performs HTTP exchanges for the API client.
+template <class T>
+concept Transport = requires(T& t, http_request req, detail::response_handler_archetype h) {
+    t.async_request(std::move(req), h);
+    t.get_executor();
+};
+
+} // namespace cleori

@@ -1,0 +1,85 @@
+#pragma once
+/// @file
+/// @brief `cleori::base_url`: the parsed form of the configured Cleori base URL
+/// (`https://host[:port][/prefix]`), and the loopback test used to decide
+/// whether plain `http://` is acceptable.
+
+#include <cleori/error.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace cleori {
+
+/// @brief A parsed base URL.
+struct base_url {
+    bool tls = true;
+    std::string host{};   ///< without brackets for IPv6
+    std::string port{};   ///< "443" / "80" when not given
+    std::string prefix{}; ///< path prefix without trailing slash ("" for none)
+};
+
+/// @brief True for `localhost`, 127.0.0.0/8 and `::1`.
+inline bool is_loopback_host(std::string_view host) noexcept {
+    if (host == "localhost" || host == "::1") return true;
+    if (host.substr(0, 4) != "127.") return false;
+    int dots = 0;
+    for (char c : host) {
+        if (c == '.') ++dots;
+        else if (c < '0' || c > '9') return false;
+    }
+    return dots == 3;
+}
+
+/// @brief Parses `http(s)://host[:port][/prefix]`. Userinfo, queries and
+/// fragments are refused: a token never belongs in a URL.
+inline result<base_url> parse_base_url(std::string_view s) {
+    base_url u;
+    if (s.substr(0, 8) == "https://") {
+        u.tls = true;
+        s.remove_prefix(8);
+    } else if (s.substr(0, 7) == "http://") {
+        u.tls = false;
+        s.remove_prefix(7);
+    } else {
+        return error::invalid_url;
+    }
+    auto const slash = s.find('/');
+    std::string_view authority = s.substr(0, slash);
+    std::string_view path = slash == std::string_view::npos ? std::string_view{} : s.substr(slash);
+    if (authority.empty() || authority.find('@') != std::string_view::npos) return error::invalid_url;
+    if (path.find_first_of("?#") != std::string_view::npos) return error::invalid_url;
+    std::string_view port{};
+    if (authority.front() == '[') {
+        auto const close = authority.find(']');
+        if (close == std::string_view::npos) return error::invalid_url;
+        u.host = std::string(authority.substr(1, close - 1));
+        auto rest = authority.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest.front() != ':') return error::invalid_url;
+            port = rest.substr(1);
+        }
+    } else {
+        auto const colon = authority.find(':');
+        u.host = std::string(authority.substr(0, colon));
+        if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+    }
+    if (u.host.empty()) return error::invalid_url;
+    if (!port.empty()) {
+        if (port.size() > 5) return error::invalid_url;
+        unsigned p = 0;
+        for (char c : port) {
+            if (c < '0' || c > '9') return error::invalid_url;
+            p = p * 10 + static_cast<unsigned>(c - '0');
+        }
+        if (p == 0 || p > 65535) return error::invalid_url;
+        u.port = std::string(port);
+    } else {
+        u.port = u.tls ? "443" : "80";
+    }
+    while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+    u.prefix = std::string(path);
+    return u;
+}
+
+} // namespace cleori

@@ -1,0 +1,234 @@
+// The API client over the Beast transport against the real simulator on
+// loopback sockets.
+#include <cleori/client/api_client.hpp>
+
+#include <cleori/sim/server.hpp>
+#include <cleori/transport/beast_transport.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <optional>
+
+using namespace cleori::literals;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+
+namespace {
+constexpr const char* token = "secret-token-asset-1";
+
+cleori::timestamp wall_now() {
+    return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+}
+
+struct fixture {
+    asio::io_context io;
+    cleori::sim::server sim{io.get_executor(), {.tokens = {token, "secret-token-asset-2"}}};
+    unsigned short port = sim.start().value();
+    cleori::beast_transport transport{io.get_executor(), "http://127.0.0.1:" + std::to_string(port)};
+    // fast retries so the suite stays quick; the strategy itself is tested in test/retry
+    cleori::basic_api_client<cleori::beast_transport> client{
+        transport, cleori::default_retry{cleori::exponential_backoff{{.base = 10ms, .cap = 50ms, .max_attempts = 4}}}};
+
+    // Runs the io_context until `done()`; bounded, so a hang fails instead of blocking.
+    template <class Done>
+    void drive(Done done) {
+        io.restart();
+        auto const limit = std::chrono::steady_clock::now() + 60s;
+        while (!done() && std::chrono::steady_clock::now() < limit) io.run_one_for(100ms);
+    }
+    static auto deadline(std::chrono::milliseconds d = 5s) { return std::chrono::steady_clock::now() + d; }
+};
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(net_api_client, fixture)
+
+BOOST_AUTO_TEST_CASE(telemetry_round_trip_on_one_connection) {
+    std::vector<cleori::telemetry_sample> sent;
+    for (int i = 0; i < 5; ++i) {
+        cleori::telemetry_sample s{wall_now() + std::chrono::seconds(i), cleori::kilowatts{-10.0 * i}, 50.0_pct};
+        std::optional<cleori::api_result<void>> r;
+        asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+            r.emplace(co_await client.send_telemetry(token, std::span(&s, 1), deadline()));
+        }, asio::detached);
+        drive([&] { return r.has_value(); });
+        BOOST_TEST_REQUIRE(r.has_value());
+        BOOST_TEST_REQUIRE(r->has_value(), r->error().describe());
+        sent.push_back(s);
+    }
+    BOOST_TEST((sim.samples("asset-1") == sent));
+    BOOST_TEST(sim.samples("asset-2").empty());
+    BOOST_TEST(transport.connections_opened() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(batch_is_delivered_in_order) {
+    std::vector<cleori::telemetry_sample> batch;
+    for (int i = 0; i < 50; ++i) batch.push_back({wall_now() + std::chrono::seconds(i), std::nullopt, cleori::percent{1.0 * i}});
+    std::optional<cleori::api_result<void>> r;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        r.emplace(co_await client.send_telemetry(token, batch, deadline()));
+    }, asio::detached);
+    drive([&] { return r.has_value(); });
+    BOOST_TEST_REQUIRE((r && r->has_value()));
+    BOOST_TEST((sim.samples("asset-1") == batch));
+}
+
+BOOST_AUTO_TEST_CASE(unauthorized_is_not_retried_and_never_shows_the_token) {
+    cleori::telemetry_sample s{wall_now(), 1.0_kW, std::nullopt};
+    std::optional<cleori::api_result<void>> r;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        r.emplace(co_await client.send_telemetry("wrong-token", std::span(&s, 1), deadline()));
+    }, asio::detached);
+    drive([&] { return r.has_value(); });
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST_REQUIRE(!r->has_value());
+    auto const& f = r->error();
+    BOOST_TEST(f.status == 401u);
+    BOOST_TEST(f.attempts == 1u);
+    BOOST_TEST(f.ec == make_error_code(cleori::error::http_unauthorized));
+    BOOST_TEST(f.code == "unauthenticated");
+    BOOST_TEST(f.describe().find("POST /v1/telemetry: 401 Unauthorized") == 0u, f.describe());
+    BOOST_TEST(f.describe().find("wrong-token") == std::string::npos);
+    BOOST_TEST(sim.api_requests() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_telemetry_is_a_422_naming_the_field) {
+    // Bypass make_sample's cleaning: a SoC outside 0-100 reaches the server.
+    cleori::telemetry_sample s{wall_now(), std::nullopt, cleori::percent{140.0}};
+    std::optional<cleori::api_result<void>> r;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        r.emplace(co_await client.send_telemetry(token, std::span(&s, 1), deadline()));
+    }, asio::detached);
+    drive([&] { return r.has_value(); });
+    BOOST_TEST_REQUIRE((r && !r->has_value()));
+    BOOST_TEST(r->error().status == 422u);
+    BOOST_TEST(r->error().message == "sample 0: field 'soc': number is outside the accepted range");
+}
+
+BOOST_AUTO_TEST_CASE(retries_503_and_429_honouring_retry_after) {
+    sim.inject({.kind = cleori::sim::fault_kind::status, .status = 503, .retry_after = "0", .count = 2});
+    sim.inject({.kind = cleori::sim::fault_kind::status, .status = 429, .retry_after = "0", .count = 1});
+    std::optional<cleori::api_result<cleori::activation_poll>> r;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> { r.emplace(co_await client.get_activations(token, deadline())); },
+                   asio::detached);
+    drive([&] { return r.has_value(); });
+    BOOST_TEST_REQUIRE((r && r->has_value()));
+    BOOST_TEST(sim.api_requests() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(no_retry_past_the_deadline) {
+    // The server asks for 30 s; the deadline is 1 s away: fail now, do not wait.
+    sim.inject({.kind = cleori::sim::fault_kind::status, .status = 503, .retry_after = "30", .count = 5});
+    std::optional<cleori::api_result<cleori::activation_poll>> r;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> { r.emplace(co_await client.get_activations(token, deadline(1s))); },
+                   asio::detached);
+    drive([&] { return r.has_value(); });
+    BOOST_TEST_REQUIRE((r && !r->has_value()));
+    BOOST_TEST(r->error().status == 503u);
+    BOOST_TEST(r->error().attempts == 1u);
+    BOOST_TEST(sim.api_requests() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(gives_up_after_max_attempts) {
+    sim.inject({.kind = cleori::sim::fault_kind::status, .status = 500, .count = 100});
+    std::optional<cleori::api_result<cleori::activation_poll>> r;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> { r.emplace(co_await client.get_activations(token, deadline())); },
+                   asio::detached);
+    drive([&] { return r.has_value(); });
+    BOOST_TEST_REQUIRE((r && !r->has_value()));
+    BOOST_TEST(r->error().attempts == 5u); // first attempt + 4 retries
+    BOOST_TEST(r->error().ec == make_error_code(cleori::error::http_server_error));
+    BOOST_TEST(sim.api_requests() == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(follows_pagination) {
+    for (int i = 0; i < 250; ++i)
+        sim.add_activation("asset-1", {.id = "act-" + std::to_string(1000 + i), .direction = cleori::mfrr_direction::up,
+                                       .power = 60.0_kW, .start_time = wall_now(), .end_time = wall_now() + 15min,
+                                       .status = cleori::activation_status::pending});
+    sim.add_activation("asset-2", {.id = "other", .direction = cleori::mfrr_direction::down, .power = 60.0_kW,
+                                   .start_time = wall_now(), .status = cleori::activation_status::pending});
+    std::optional<cleori::api_result<cleori::activation_poll>> r;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> { r.emplace(co_await client.get_activations(token, deadline())); },
+                   asio::detached);
+    drive([&] { return r.has_value(); });
+    BOOST_TEST_REQUIRE((r && r->has_value()));
+    BOOST_TEST((*r)->activations.size() == 250u, ((*r)->rejected.empty() ? "" : (*r)->rejected[0].reason));
+    BOOST_TEST((*r)->pages == 3u);
+    BOOST_TEST((*r)->activations.front().id == "act-1000");
+    BOOST_TEST((*r)->activations.back().id == "act-1249");
+}
+
+BOOST_AUTO_TEST_CASE(confirmation_is_idempotent) {
+    sim.add_activation("asset-1", {.id = "a/1 x", .direction = cleori::mfrr_direction::up, .power = 60.0_kW,
+                                   .start_time = wall_now(), .end_time = wall_now() + 15min,
+                                   .status = cleori::activation_status::pending});
+    cleori::confirmation c{wall_now(), cleori::confirmation_status::executing, std::nullopt, -60.0_kW};
+    for (int i = 0; i < 2; ++i) {
+        std::optional<cleori::api_result<void>> r;
+        asio::co_spawn(io, [&]() -> asio::awaitable<void> { r.emplace(co_await client.confirm(token, "a/1 x", c, deadline())); },
+                       asio::detached);
+        drive([&] { return r.has_value(); });
+        BOOST_TEST_REQUIRE((r && r->has_value()), (r && !r->has_value() ? r->error().describe() : ""));
+    }
+    auto const report = sim.report();
+    auto const& act = report.at("assets").at(0).at("activations").at(0);
+    BOOST_TEST(act.at("id").as_string() == "a/1 x");
+    BOOST_TEST(act.at("confirmations").as_uint64() == 2u); // the second was answered 409
+    BOOST_TEST(act.at("confirmed_setpoint_kw").as_double() == -60.0);
+}
+
+BOOST_AUTO_TEST_CASE(confirming_another_assets_activation_is_forbidden) {
+    sim.add_activation("asset-2", {.id = "theirs", .direction = cleori::mfrr_direction::up, .power = 60.0_kW,
+                                   .start_time = wall_now(), .status = cleori::activation_status::pending});
+    cleori::confirmation c{wall_now(), cleori::confirmation_status::executing, std::nullopt, -60.0_kW};
+    std::optional<cleori::api_result<void>> r;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> { r.emplace(co_await client.confirm(token, "theirs", c, deadline())); },
+                   asio::detached);
+    drive([&] { return r.has_value(); });
+    BOOST_TEST_REQUIRE((r && !r->has_value()));
+    BOOST_TEST(r->error().status == 403u);
+    BOOST_TEST(r->error().attempts == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(bad_responses_are_clear_errors) {
+    struct bad_case {
+        cleori::sim::fault fault;
+        cleori::error expected;
+    };
+    const bad_case cases[] = {
+        {{.kind = cleori::sim::fault_kind::malformed, .count = 1}, cleori::error::json_malformed},
+        {{.kind = cleori::sim::fault_kind::oversize, .size = 50u * 1024 * 1024, .count = 1}, cleori::error::response_too_large},
+        // count 5 = every attempt (1 + 4 retries), leaving no fault behind
+        {{.kind = cleori::sim::fault_kind::truncate, .count = 5}, cleori::error::connection_closed},
+        {{.kind = cleori::sim::fault_kind::drop, .count = 5}, cleori::error::connection_closed},
+    };
+    for (auto const& c : cases) {
+        sim.inject(c.fault);
+        std::optional<cleori::api_result<cleori::activation_poll>> r;
+        asio::co_spawn(io, [&]() -> asio::awaitable<void> { r.emplace(co_await client.get_activations(token, deadline())); },
+                       asio::detached);
+        drive([&] { return r.has_value(); });
+        BOOST_TEST_REQUIRE((r && !r->has_value()));
+        BOOST_TEST(r->error().ec == make_error_code(c.expected), r->error().describe());
+    }
+    // The client is still usable afterwards.
+    std::optional<cleori::api_result<cleori::activation_poll>> ok;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> { ok.emplace(co_await client.get_activations(token, deadline())); },
+                   asio::detached);
+    drive([&] { return ok.has_value(); });
+    BOOST_TEST_REQUIRE((ok && ok->has_value()));
+}
+
+BOOST_AUTO_TEST_CASE(plain_http_only_to_loopback) {
+    cleori::beast_transport remote{io.get_executor(), "http://cleori.example:8080"};
+    BOOST_TEST(remote.config_error() == make_error_code(cleori::error::insecure_url));
+    cleori::beast_transport allowed{io.get_executor(), "http://cleori.example:8080", {.allow_insecure_http = true}};
+    BOOST_TEST(!allowed.config_error());
+    cleori::beast_transport garbage{io.get_executor(), "ftp://x"};
+    BOOST_TEST(garbage.config_error() == make_error_code(cleori::error::invalid_url));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
