@@ -24,6 +24,7 @@
 #include <cleori/error.hpp>
 #include <cleori/retry/retry_strategy.hpp>
 #include <cleori/transport/http.hpp>
+#include <cleori/transport/url.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
@@ -78,21 +79,6 @@ struct activation_poll {
 };
 
 namespace detail {
-inline void append_percent_encoded(std::string& out, std::string_view s) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    for (char c : s) {
-        auto const u = static_cast<unsigned char>(c);
-        if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || c == '-' || c == '_' ||
-            c == '.' || c == '~') {
-            out.push_back(c);
-        } else {
-            out.push_back('%');
-            out.push_back(hex[u >> 4]);
-            out.push_back(hex[u & 0xf]);
-        }
-    }
-}
-
 inline boost::system::error_code status_error(unsigned status) noexcept {
     switch (status) {
     case 400: return error::http_bad_request;

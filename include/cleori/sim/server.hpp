@@ -23,6 +23,7 @@
 
 #include <cleori/api/json.hpp>
 #include <cleori/api/profile.hpp>
+#include <cleori/transport/url.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -37,7 +38,6 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -412,18 +412,7 @@ private:
             path.substr(path.size() - api_profile_v1::confirm_path_suffix.size()) == api_profile_v1::confirm_path_suffix) {
             std::string_view id = path.substr(api_profile_v1::confirm_path_prefix.size());
             id.remove_suffix(api_profile_v1::confirm_path_suffix.size());
-            std::string decoded;
-            for (std::size_t i = 0; i < id.size(); ++i) {
-                auto hexval = [](char c) { return c >= 'a' ? c - 'a' + 10 : c >= 'A' ? c - 'A' + 10 : c - '0'; };
-                if (id[i] == '%' && i + 2 < id.size() + 0 && std::isxdigit(static_cast<unsigned char>(id[i + 1])) &&
-                    std::isxdigit(static_cast<unsigned char>(id[i + 2]))) {
-                    decoded.push_back(static_cast<char>(hexval(id[i + 1]) * 16 + hexval(id[i + 2])));
-                    i += 2;
-                } else {
-                    decoded.push_back(id[i]);
-                }
-            }
-            return with(r, confirm(s, *asset, decoded, req.body(), now));
+            return with(r, confirm(s, *asset, cleori::detail::percent_decode(id), req.body(), now));
         }
         return with(r, error_response(404, "not_found", "no such endpoint"));
     }

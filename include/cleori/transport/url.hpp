@@ -31,6 +31,47 @@ inline bool is_loopback_host(std::string_view host) noexcept {
     return dots == 3;
 }
 
+namespace detail {
+
+// Path segments (activation ids) travel percent-encoded: the client encodes,
+// the simulator decodes, with the same unreserved set (RFC 3986 §2.3).
+inline void append_percent_encoded(std::string& out, std::string_view s) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    for (char c : s) {
+        auto const u = static_cast<unsigned char>(c);
+        if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || c == '-' || c == '_' ||
+            c == '.' || c == '~') {
+            out.push_back(c);
+        } else {
+            out.push_back('%');
+            out.push_back(hex[u >> 4]);
+            out.push_back(hex[u & 0xf]);
+        }
+    }
+}
+
+inline std::string percent_decode(std::string_view s) {
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+            out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+            i += 2;
+        } else {
+            out.push_back(s[i]);
+        }
+    }
+    return out;
+}
+
+} // namespace detail
+
 /// @brief Parses `http(s)://host[:port][/prefix]`. Userinfo, queries and
 /// fragments are refused: a token never belongs in a URL.
 inline result<base_url> parse_base_url(std::string_view s) {
