@@ -65,6 +65,10 @@ enum class error {
     retry_budget_exhausted,
     deadline_exceeded,
     attempts_exhausted,
+    tls_untrusted_certificate,
+    tls_certificate_expired,
+    tls_host_name_mismatch,
+    tls_handshake_failed,
 };
 
 namespace detail {
@@ -118,6 +122,14 @@ public:
         case error::retry_budget_exhausted: return "retry budget exhausted: not retrying so as not to hammer the server";
         case error::deadline_exceeded: return "no retry fits before the deadline";
         case error::attempts_exhausted: return "all retry attempts failed";
+        case error::tls_untrusted_certificate:
+            return "TLS: the server's certificate is not issued by a trusted CA (check ca_file; not retried)";
+        case error::tls_certificate_expired:
+            return "TLS: the server's certificate has expired or is not yet valid (not retried)";
+        case error::tls_host_name_mismatch:
+            return "TLS: the server's certificate does not name the host of the base URL (not retried)";
+        case error::tls_handshake_failed:
+            return "TLS handshake failed (the server may offer only TLS < 1.2 or no common cipher; not retried)";
         }
         return "unknown cleori error";
     }

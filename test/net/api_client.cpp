@@ -2,8 +2,7 @@
 // loopback sockets.
 #include <cleori/client/api_client.hpp>
 
-#include <cleori/sim/server.hpp>
-#include <cleori/transport/beast_transport.hpp>
+#include "support/sim_fixture.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -16,32 +15,9 @@ using namespace cleori::literals;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 
-namespace {
-constexpr const char* token = "secret-token-asset-1";
-
-cleori::timestamp wall_now() {
-    return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
-}
-
-struct fixture {
-    asio::io_context io;
-    cleori::sim::server sim{io.get_executor(), {.tokens = {token, "secret-token-asset-2"}}};
-    unsigned short port = sim.start().value();
-    cleori::beast_transport transport{io.get_executor(), "http://127.0.0.1:" + std::to_string(port)};
-    // fast retries so the suite stays quick; the strategy itself is tested in test/retry
-    cleori::basic_api_client<cleori::beast_transport> client{
-        transport, cleori::default_retry{cleori::exponential_backoff{{.base = 10ms, .cap = 50ms, .max_attempts = 4}}}};
-
-    // Runs the io_context until `done()`; bounded, so a hang fails instead of blocking.
-    template <class Done>
-    void drive(Done done) {
-        io.restart();
-        auto const limit = std::chrono::steady_clock::now() + 60s;
-        while (!done() && std::chrono::steady_clock::now() < limit) io.run_one_for(100ms);
-    }
-    static auto deadline(std::chrono::milliseconds d = 5s) { return std::chrono::steady_clock::now() + d; }
-};
-} // namespace
+using cleori::test::token;
+using cleori::test::wall_now;
+using fixture = cleori::test::sim_fixture;
 
 BOOST_FIXTURE_TEST_SUITE(net_api_client, fixture)
 

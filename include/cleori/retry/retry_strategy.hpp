@@ -50,7 +50,11 @@ inline bool is_permanent_transport_error(boost::system::error_code const& ec) no
         switch (static_cast<error>(ec.value())) {
         case error::invalid_url:
         case error::insecure_url:
-        case error::response_too_large: return true;
+        case error::response_too_large:
+        case error::tls_untrusted_certificate:
+        case error::tls_certificate_expired:
+        case error::tls_host_name_mismatch:
+        case error::tls_handshake_failed: return true;
         default: return false;
         }
     }

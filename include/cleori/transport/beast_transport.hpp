@@ -35,6 +35,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 #include <chrono>
 #include <deque>
@@ -175,6 +176,19 @@ private:
         return ec;
     }
 
+    // A handshake failure, named by what the certificate check found.
+    static boost::system::error_code tls_error(boost::system::error_code ec, long verify_result) {
+        if (ec.category() != boost::asio::error::get_ssl_category()) return ec;
+        switch (verify_result) {
+        case X509_V_OK: return error::tls_handshake_failed;
+        case X509_V_ERR_CERT_HAS_EXPIRED:
+        case X509_V_ERR_CERT_NOT_YET_VALID: return error::tls_certificate_expired;
+        case X509_V_ERR_HOSTNAME_MISMATCH:
+        case X509_V_ERR_IP_ADDRESS_MISMATCH: return error::tls_host_name_mismatch;
+        default: return error::tls_untrusted_certificate;
+        }
+    }
+
     boost::asio::awaitable<std::pair<boost::system::error_code, http_response>>
     exchange(http_request const& req, std::chrono::steady_clock::time_point deadline) {
         namespace http = boost::beast::http;
@@ -205,11 +219,16 @@ private:
                 if (addr_ec && !SSL_set_tlsext_host_name(tls_->native_handle(), url_.host.c_str()))
                     co_return fail(boost::system::error_code(static_cast<int>(::ERR_get_error()),
                                                              boost::asio::error::get_ssl_category()));
-                tls_->set_verify_callback(boost::asio::ssl::host_name_verification(url_.host));
+                // OpenSSL's own host check (not a verify callback), so that a
+                // mismatch is reported as such by SSL_get_verify_result.
+                X509_VERIFY_PARAM* param = SSL_get0_param(tls_->native_handle());
+                int const host_ok = addr_ec ? X509_VERIFY_PARAM_set1_host(param, url_.host.c_str(), 0)
+                                            : X509_VERIFY_PARAM_set1_ip_asc(param, url_.host.c_str());
+                if (host_ok != 1) co_return fail(error::invalid_url);
                 boost::beast::get_lowest_layer(*tls_).expires_at(deadline);
                 auto [hec] = co_await tls_->async_handshake(boost::asio::ssl::stream_base::client,
                                                             as_tuple(use_awaitable));
-                if (hec) co_return fail(hec);
+                if (hec) co_return fail(tls_error(hec, SSL_get_verify_result(tls_->native_handle())));
             } else {
                 plain_.emplace(std::move(stream));
             }
