@@ -13,3 +13,8 @@
 #include <cleori/api/telemetry_sample.hpp>
 #include <cleori/api/profile.hpp>
 #include <cleori/api/json.hpp>
+#include <cleori/retry/retry_strategy.hpp>
+#include <cleori/transport/http.hpp>
+#include <cleori/transport/url.hpp>
+#include <cleori/transport/beast_transport.hpp>
+#include <cleori/client/api_client.hpp>

@@ -10,7 +10,8 @@
 /// asio::io_context io;
 /// cleori::sim::server sim{io.get_executor(), {.tokens = {"tok-1"}}};
 /// auto port = sim.start().value();                    // ephemeral port on 127.0.0.1
-/// sim.add_activation("asset-1", activation);          // or POST /sim/activations
+/// sim.add_activation("asset-1", activation);          // or sim.apply(json), POST /sim/activations
+/// sim.load_scenario(text);                              // {"actions": [ … ]}, see doc/simulator.md
 /// sim.inject({.kind = cleori::sim::fault_kind::status, .status = 503, .retry_after = "1"});
 /// std::thread t{[&] { io.run(); }};
 /// … run an agent against http://127.0.0.1:<port> …
@@ -38,8 +39,11 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -78,6 +82,10 @@ struct server_options {
     unsigned short port = 0;                  ///< 0: an ephemeral port
     boost::asio::ssl::context* tls = nullptr; ///< serve TLS with this context (certificate loaded)
     std::size_t max_request_bytes = 1024 * 1024;
+    /// Called with one line per notable event (activation created, modified,
+    /// cancelled or confirmed; fault, outage; requests refused with 4xx).
+    /// Runs under the server's lock: it must not call back into the server.
+    std::function<void(std::string const&)> on_event{};
 };
 
 namespace detail {
@@ -184,6 +192,39 @@ public:
         std::lock_guard lock(state_->mutex);
         state_->outage_until = std::chrono::steady_clock::now() + d;
     }
+    /// @brief Applies one control action — the format of the scenario file and
+    /// of the `/sim/` endpoints (see doc/simulator.md). With `"at_s": S` it
+    /// runs S seconds from now.
+    /// @return empty when accepted, else what is wrong with the action
+    std::string apply(boost::json::object const& action) {
+        std::lock_guard lock(state_->mutex);
+        return schedule(state_, action, std::chrono::steady_clock::now());
+    }
+    /// @brief Loads a scenario `{"actions": [ … ]}`; every action's `at_s` counts
+    /// from this call. Nothing is applied unless every action is well formed.
+    /// @return empty when loaded, else the first problem, prefixed with the action's index
+    std::string load_scenario(std::string_view json_text) {
+        boost::system::error_code ec;
+        auto v = boost::json::parse(boost::json::string_view(json_text.data(), json_text.size()), ec);
+        if (ec) return "scenario: not JSON: " + ec.message();
+        auto const* root = v.if_object();
+        auto const* actions = root ? root->if_contains("actions") : nullptr;
+        if (actions == nullptr || !actions->is_array()) return "scenario: expected {\"actions\": [ … ]}";
+        for (std::size_t i = 0; i < actions->get_array().size(); ++i) {
+            auto const& a = actions->get_array()[i];
+            if (!a.is_object()) return "scenario: action " + std::to_string(i) + ": expected an object";
+            auto why = check_action(a.get_object());
+            if (why.empty()) why = check_asset(*state_, a.get_object());
+            if (!why.empty()) return "scenario: action " + std::to_string(i) + ": " + why;
+        }
+        std::lock_guard lock(state_->mutex);
+        auto const now = std::chrono::steady_clock::now();
+        for (std::size_t i = 0; i < actions->get_array().size(); ++i)
+            if (auto why = schedule(state_, actions->get_array()[i].get_object(), now); !why.empty())
+                return "scenario: action " + std::to_string(i) + ": " + why;
+        return {};
+    }
+
     /// @brief The samples `asset` delivered, in arrival order.
     std::vector<telemetry_sample> samples(std::string const& asset) const {
         std::lock_guard lock(state_->mutex);
@@ -216,6 +257,11 @@ private:
         std::deque<fault> faults;
         std::optional<std::chrono::steady_clock::time_point> outage_until;
         std::size_t api_requests = 0;
+        std::vector<std::string> control_errors; ///< scheduled actions that failed when they ran
+
+        void event(std::string const& line) const {
+            if (opt.on_event) opt.on_event(line);
+        }
 
         boost::json::value make_report() const {
             boost::json::array assets_out;
@@ -245,7 +291,11 @@ private:
                     {"max_poll_gap_s", static_cast<double>(a.max_poll_gap.count()) / 1000.0},
                     {"activations", std::move(acts)}});
             }
-            return boost::json::object{{"api_requests", api_requests}, {"assets", std::move(assets_out)}};
+            boost::json::array errors;
+            for (auto const& e : control_errors) errors.push_back(boost::json::string(e));
+            return boost::json::object{{"api_requests", api_requests},
+                                       {"assets", std::move(assets_out)},
+                                       {"control_errors", std::move(errors)}};
         }
 
         static std::string_view name_of(activation_status s) {
@@ -322,7 +372,7 @@ private:
             auto [rec, rn] = co_await http::async_read(stream, buffer, parser, as_tuple(use_awaitable));
             if (rec) co_return;
             request_type req = parser.release();
-            reply r = handle(*s, req);
+            reply r = handle(s, req);
             if (r.delay.count() > 0) {
                 boost::asio::steady_timer t(s->ex, r.delay);
                 co_await t.async_wait(as_tuple(use_awaitable));
@@ -363,11 +413,24 @@ private:
         return json_response(status, std::move(body));
     }
 
-    static reply handle(state& s, request_type const& req) {
+    static reply handle(std::shared_ptr<state> const& sp, request_type const& req) {
         namespace http = boost::beast::http;
+        state& s = *sp;
         std::string_view const target(req.target().data(), req.target().size());
         std::lock_guard lock(s.mutex);
-        if (target.substr(0, 5) == "/sim/") return {control(s, req, target)};
+        if (target.substr(0, 5) == "/sim/") return {control(sp, req, target)};
+        reply r = handle_api(s, req, target);
+        unsigned const status = r.res.result_int();
+        if (!r.drop && status >= 400 && status < 500 && status != 409 && status != 429) {
+            auto const err = decode_api_error<api_profile_v1>(r.res.body());
+            s.event(std::to_string(status) + " for " + std::string(req.method_string()) + " " +
+                    std::string(target.substr(0, target.find('?'))) + (err ? ": " + err->message : std::string()));
+        }
+        return r;
+    }
+
+    static reply handle_api(state& s, request_type const& req, std::string_view target) {
+        namespace http = boost::beast::http;
         ++s.api_requests;
         auto const now = std::chrono::steady_clock::now();
         if (s.outage_until && now < *s.outage_until) return {{}, true};
@@ -508,6 +571,15 @@ private:
         if (r.confirmed_at) return error_response(409, "already_confirmed", "activation already confirmed");
         r.confirmed_at = now;
         r.first_confirmation = *c;
+        {
+            std::ostringstream os;
+            os << "activation " << id << " confirmed by " << a.name << ": "
+               << (c->status == confirmation_status::executing ? "executing" : "unavailable");
+            if (c->setpoint) os << " at " << *c->setpoint;
+            if (c->reason) os << " (" << *c->reason << ")";
+            if (r.first_served) os << " after " << detail::gap(now - *r.first_served).count() << " ms";
+            s.event(os.str());
+        }
         if (c->status == confirmation_status::executing && r.a.status == activation_status::pending)
             r.a.status = activation_status::confirmed;
         std::string out = R"({"data":)";
@@ -516,11 +588,237 @@ private:
         return json_response(200, std::move(out));
     }
 
-    static response_type control(state& s, request_type const& req, std::string_view target) {
+    static response_type control(std::shared_ptr<state> const& sp, request_type const& req, std::string_view target) {
         namespace http = boost::beast::http;
+        state& s = *sp;
         if (req.method() == http::verb::get && target == "/sim/report")
             return json_response(200, boost::json::serialize(s.make_report()));
-        return error_response(404, "not_found", "unknown control endpoint");
+        if (req.method() != http::verb::post && req.method() != http::verb::patch)
+            return error_response(405, "method_not_allowed", "control endpoints take POST (PATCH to modify)");
+        boost::system::error_code ec;
+        auto body = boost::json::parse(req.body().empty() ? std::string_view("{}") : std::string_view(req.body()), ec);
+        if (ec || !body.is_object()) return error_response(400, "invalid_json", "the body must be a JSON object");
+        boost::json::object action = std::move(body.get_object());
+        constexpr std::string_view acts = "/sim/activations";
+        if (target == acts && req.method() == http::verb::post) {
+            action["action"] = "create";
+        } else if (target == "/sim/faults" && req.method() == http::verb::post) {
+            action["action"] = "fault";
+        } else if (target == "/sim/outage" && req.method() == http::verb::post) {
+            action["action"] = "outage";
+        } else if (target.substr(0, acts.size() + 1) == std::string(acts) + "/") {
+            std::string_view rest = target.substr(acts.size() + 1);
+            constexpr std::string_view cancel_suffix = "/cancel";
+            bool const cancel = rest.size() > cancel_suffix.size() &&
+                                rest.substr(rest.size() - cancel_suffix.size()) == cancel_suffix;
+            if (cancel) rest.remove_suffix(cancel_suffix.size());
+            if (cancel && req.method() == http::verb::post) action["action"] = "cancel";
+            else if (!cancel && req.method() == http::verb::patch) action["action"] = "modify";
+            else return error_response(405, "method_not_allowed", "PATCH /sim/activations/{id} or POST …/{id}/cancel");
+            action["id"] = cleori::detail::percent_decode(rest);
+        } else {
+            return error_response(404, "not_found", "unknown control endpoint");
+        }
+        if (auto why = schedule(sp, action, std::chrono::steady_clock::now()); !why.empty())
+            return error_response(422, "invalid_action", why);
+        return json_response(202, R"({"data":{"accepted":true}})");
+    }
+
+    // --- actions: one format for the scenario file and the control endpoints ---
+
+    static std::optional<double> number_at(boost::json::object const& o, std::string_view key) {
+        auto const* v = o.if_contains(boost::json::string_view(key.data(), key.size()));
+        double d = 0;
+        if (v == nullptr || cleori::detail::read_number(*v, d)) return std::nullopt;
+        return d;
+    }
+    static std::optional<std::string> string_at(boost::json::object const& o, std::string_view key) {
+        auto const* v = o.if_contains(boost::json::string_view(key.data(), key.size()));
+        if (v == nullptr || !v->is_string()) return std::nullopt;
+        return std::string(v->get_string());
+    }
+    static std::chrono::microseconds seconds_of(double s) {
+        return std::chrono::microseconds(static_cast<std::int64_t>(s * 1e6));
+    }
+
+    // Converts to any result<T, std::string> holding the error text.
+    struct failed {
+        std::string why;
+        template <class T>
+        operator boost::system::result<T, std::string>() && {
+            return {boost::system::in_place_error, std::move(why)};
+        }
+    };
+
+    // Shape checks that need no state, so a scenario is refused before anything runs.
+    static std::string check_action(boost::json::object const& a) {
+        auto const what = string_at(a, "action");
+        if (!what) return "missing \"action\" (create, modify, cancel, fault, outage)";
+        if (auto const* at = a.if_contains("at_s")) {
+            double d = 0;
+            if (cleori::detail::read_number(*at, d) || d < 0 || d > 7 * 86400.0) return "\"at_s\" must be 0…604800 seconds";
+        }
+        if (*what == "create") {
+            if (!string_at(a, "asset")) return "create: missing \"asset\" (e.g. \"asset-1\")";
+            if (auto const* act = a.if_contains("activation"); act == nullptr || !act->is_object())
+                return "create: missing \"activation\" object";
+            return {};
+        }
+        if (*what == "modify" || *what == "cancel") return string_at(a, "id") ? "" : *what + ": missing \"id\"";
+        if (*what == "fault") {
+            auto const* f = a.if_contains("fault");
+            if (f == nullptr || !f->is_object()) return "fault: missing \"fault\" object";
+            auto parsed = parse_fault(f->get_object());
+            return parsed ? "" : "fault: " + parsed.error();
+        }
+        if (*what == "outage") {
+            auto d = number_at(a, "duration_s");
+            return d && *d > 0 && *d <= 86400 ? "" : "outage: \"duration_s\" must be in (0, 86400]";
+        }
+        return "unknown action \"" + *what + "\"";
+    }
+
+    static boost::system::result<fault, std::string> parse_fault(boost::json::object const& o) {
+        static constexpr std::array<std::pair<std::string_view, fault_kind>, 6> kinds{{{"status", fault_kind::status},
+                                                                                       {"latency", fault_kind::latency},
+                                                                                       {"drop", fault_kind::drop},
+                                                                                       {"truncate", fault_kind::truncate},
+                                                                                       {"malformed", fault_kind::malformed},
+                                                                                       {"oversize", fault_kind::oversize}}};
+        fault f;
+        auto const kind = string_at(o, "kind");
+        auto const k = std::find_if(kinds.begin(), kinds.end(), [&](auto const& p) { return kind && p.first == *kind; });
+        if (k == kinds.end()) return failed{std::string("\"kind\" must be status, latency, drop, truncate, malformed or oversize")};
+        f.kind = k->second;
+        if (auto v = number_at(o, "status")) {
+            if (*v < 100 || *v > 599) return failed{std::string("\"status\" must be 100…599")};
+            f.status = static_cast<unsigned>(*v);
+        }
+        if (auto v = string_at(o, "retry_after")) f.retry_after = *v;
+        else if (auto n = number_at(o, "retry_after")) f.retry_after = std::to_string(static_cast<long long>(*n));
+        if (auto v = number_at(o, "delay_ms")) {
+            if (*v < 0 || *v > 600000) return failed{std::string("\"delay_ms\" must be 0…600000")};
+            f.delay = std::chrono::milliseconds(static_cast<std::int64_t>(*v));
+        }
+        if (auto v = number_at(o, "size")) {
+            if (*v < 0 || *v > 1e9) return failed{std::string("\"size\" must be 0…1e9 bytes")};
+            f.size = static_cast<std::size_t>(*v);
+        }
+        if (auto v = string_at(o, "path")) f.path = *v;
+        if (auto v = number_at(o, "count")) {
+            if (*v < 1 || *v > 1e6) return failed{std::string("\"count\" must be 1…1000000")};
+            f.count = static_cast<unsigned>(*v);
+        }
+        return f;
+    }
+
+    // Builds an activation from its wire form, with times that may be given
+    // relative to now: start_in_s, end_in_s, duration_s (from the start).
+    static boost::system::result<activation, std::string> build_activation(boost::json::object o) {
+        auto const wall = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+        if (auto s = number_at(o, "start_in_s")) {
+            o["start_time"] = to_rfc3339(wall + seconds_of(*s));
+            o.erase("start_in_s");
+        }
+        if (auto s = number_at(o, "end_in_s")) {
+            o["end_time"] = to_rfc3339(wall + seconds_of(*s));
+            o.erase("end_in_s");
+        }
+        if (auto d = number_at(o, "duration_s")) {
+            auto const* st = o.if_contains("start_time");
+            auto start = st && st->is_string() ? parse_rfc3339(std::string_view(st->get_string())) : result<timestamp>(wall);
+            if (!start) return failed{std::string("\"duration_s\" needs a valid start_time")};
+            o["end_time"] = to_rfc3339(*start + seconds_of(*d));
+            o.erase("duration_s");
+        }
+        if (!o.contains("status")) o["status"] = "pending";
+        std::string text = "[" + boost::json::serialize(o) + "]";
+        auto page = decode_activation_page<api_profile_v1>(text);
+        if (!page) return failed{std::string("activation: ") + page.error().message()};
+        if (!page->rejected.empty()) return failed{"activation: " + page->rejected.front().reason};
+        if (page->activations.size() != 1) return failed{std::string("activation: expected one object")};
+        return std::move(page->activations.front());
+    }
+
+    static std::string schedule(std::shared_ptr<state> const& sp, boost::json::object const& a,
+                                std::chrono::steady_clock::time_point base) {
+        if (auto why = check_action(a); !why.empty()) return why;
+        double const at = number_at(a, "at_s").value_or(0.0);
+        auto const when = base + std::chrono::duration_cast<std::chrono::steady_clock::duration>(seconds_of(at));
+        if (when <= std::chrono::steady_clock::now()) return run_action(*sp, a);
+        boost::asio::co_spawn(
+            sp->ex,
+            [](std::shared_ptr<state> s, boost::json::object act,
+               std::chrono::steady_clock::time_point t) -> boost::asio::awaitable<void> {
+                boost::asio::steady_timer timer(s->ex, t);
+                auto [ec] = co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+                if (ec || s->stopped) co_return;
+                std::lock_guard lock(s->mutex);
+                if (auto why = run_action(*s, act); !why.empty()) s->control_errors.push_back(why);
+            }(sp, a, when),
+            boost::asio::detached);
+        return {};
+    }
+
+    static std::string describe(activation const& a) {
+        std::ostringstream os;
+        os << (a.direction == mfrr_direction::up ? "up " : "down ") << a.power << " from " << to_rfc3339(a.start_time);
+        if (a.end_time) os << " to " << to_rfc3339(*a.end_time);
+        return os.str();
+    }
+
+    // The asset set is fixed at construction, so this check needs no lock.
+    static std::string check_asset(state const& s, boost::json::object const& a) {
+        auto const asset = string_at(a, "asset");
+        if (!asset || std::any_of(s.assets.begin(), s.assets.end(), [&](auto const& r) { return r.name == *asset; }))
+            return {};
+        return "create: unknown asset \"" + *asset + "\" (assets are asset-1 … asset-" + std::to_string(s.assets.size()) +
+               ")";
+    }
+
+    static std::string run_action(state& s, boost::json::object const& a) {
+        auto const what = *string_at(a, "action");
+        if (what == "create") {
+            if (auto why = check_asset(s, a); !why.empty()) return why;
+            auto const asset = *string_at(a, "asset");
+            auto act = build_activation(a.at("activation").get_object());
+            if (!act) return "create: " + act.error();
+            if (s.activations.contains(act->id)) return "create: activation \"" + act->id + "\" exists; use modify";
+            std::string id = act->id;
+            s.event("activation " + id + " created for " + asset + ": " + describe(*act));
+            s.activations[id] = detail::activation_record{std::move(*act), asset, {}, 0, {}, {}};
+            return {};
+        }
+        if (what == "modify" || what == "cancel") {
+            auto const id = *string_at(a, "id");
+            auto it = s.activations.find(id);
+            if (it == s.activations.end()) return what + ": unknown activation \"" + id + "\"";
+            if (what == "cancel") {
+                it->second.a.status = activation_status::cancelled;
+                s.event("activation " + id + " cancelled");
+                return {};
+            }
+            std::string current;
+            encode_activation(it->second.a, current);
+            auto merged = boost::json::parse(current).as_object();
+            for (auto const& [k, v] : a)
+                if (k != "action" && k != "id" && k != "at_s") merged[k] = v;
+            auto act = build_activation(std::move(merged));
+            if (!act) return "modify: " + act.error();
+            it->second.a = std::move(*act);
+            s.event("activation " + id + " modified: " + describe(it->second.a));
+            return {};
+        }
+        if (what == "fault") {
+            s.faults.push_back(*parse_fault(a.at("fault").get_object()));
+            s.event("fault queued: " + boost::json::serialize(a.at("fault")));
+            return {};
+        }
+        s.event("outage for " + boost::json::serialize(a.at("duration_s")) + " s: every API connection is dropped");
+        s.outage_until = std::chrono::steady_clock::now() +
+                         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             seconds_of(*number_at(a, "duration_s")));
+        return {};
     }
 
     std::shared_ptr<state> state_;

@@ -1,0 +1,19 @@
+// A retry strategy whose next_delay returns a bare duration gets one error.
+// expect: cleori::api_client: 'Retry' does not model RetryStrategy
+// expect: See doc/concepts/RetryStrategy.md
+// expect-gcc-errors: 1
+#include <cleori/client/api_client.hpp>
+
+#include "support/memory_transport.hpp"
+
+struct bad_retry {
+    std::chrono::milliseconds next_delay(cleori::retry_context const&) { return {}; }
+    void on_success(std::chrono::steady_clock::time_point) {}
+};
+
+int main() {
+    boost::asio::io_context io;
+    cleori::test::memory_transport t{io.get_executor()};
+    cleori::basic_api_client<cleori::test::memory_transport, bad_retry> client{t};
+    static_cast<void>(client);
+}

@@ -1,0 +1,208 @@
+// cleori-sim: a Cleori-compatible server on loopback for integration tests,
+// demos and the onboarding "testing phase". See doc/simulator.md.
+#include <cleori/sim/server.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <openssl/ssl.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr const char* usage =
+    "usage: cleori-sim [--port N] [--address A] [--tls-cert F --tls-key F] [--scenario F]\n"
+    "                  [--report F] [--duration S] [--tokens-file F] [--quiet]\n"
+    "Serves the Cleori v1 API. Asset tokens come from CLEORI_SIM_TOKENS (comma-separated)\n"
+    "or --tokens-file (one per line); asset-1 is the first token, asset-2 the second, ...\n"
+    "Runs until SIGINT/SIGTERM or --duration seconds, then writes the report.\n";
+
+struct options {
+    unsigned short port = 0;
+    std::string address = "127.0.0.1";
+    std::string tls_cert, tls_key, scenario, report, tokens_file;
+    double duration_s = 0;
+    bool quiet = false;
+};
+
+[[noreturn]] void fail(std::string const& why, int code = 2) {
+    std::cerr << "cleori-sim: " << why << "\n";
+    std::exit(code);
+}
+
+std::string read_file(std::string const& path, char const* what) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail(std::string("cannot read ") + what + " '" + path + "'");
+    std::ostringstream os;
+    os << in.rdbuf();
+    return os.str();
+}
+
+double number(std::string const& flag, std::string const& v, double lo, double hi) {
+    char* end = nullptr;
+    double const d = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end != '\0' || !(d >= lo && d <= hi))
+        fail(flag + ": expected a number in [" + std::to_string(static_cast<long long>(lo)) + ", " +
+             std::to_string(static_cast<long long>(hi)) + "], got '" + v + "'");
+    return d;
+}
+
+options parse(int argc, char** argv) {
+    options o;
+    for (int i = 1; i < argc; ++i) {
+        std::string const a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) fail(a + " needs a value\n" + usage);
+            return argv[++i];
+        };
+        if (a == "--help" || a == "-h") {
+            std::cout << usage;
+            std::exit(0);
+        } else if (a == "--port") o.port = static_cast<unsigned short>(number(a, value(), 0, 65535));
+        else if (a == "--address") o.address = value();
+        else if (a == "--tls-cert") o.tls_cert = value();
+        else if (a == "--tls-key") o.tls_key = value();
+        else if (a == "--scenario") o.scenario = value();
+        else if (a == "--report") o.report = value();
+        else if (a == "--duration") o.duration_s = number(a, value(), 0, 7 * 86400);
+        else if (a == "--tokens-file") o.tokens_file = value();
+        else if (a == "--quiet") o.quiet = true;
+        else if (a.rfind("--token", 0) == 0 && a != "--tokens-file")
+            fail("tokens are never taken from the command line (other users can read it); "
+                 "use CLEORI_SIM_TOKENS or --tokens-file");
+        else fail("unknown option '" + a + "'\n" + usage);
+    }
+    if (o.tls_cert.empty() != o.tls_key.empty()) fail("--tls-cert and --tls-key go together");
+    return o;
+}
+
+std::vector<std::string> split_tokens(std::string const& text, char sep) {
+    std::vector<std::string> out;
+    std::string cur;
+    auto flush = [&] {
+        auto const b = cur.find_first_not_of(" \t\r");
+        auto const e = cur.find_last_not_of(" \t\r");
+        if (b != std::string::npos && cur[b] != '#') out.push_back(cur.substr(b, e - b + 1));
+        cur.clear();
+    };
+    for (char c : text) {
+        if (c == sep) flush();
+        else cur.push_back(c);
+    }
+    flush();
+    return out;
+}
+
+std::string timestamp_now() {
+    auto const t = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    return cleori::to_rfc3339(std::chrono::time_point_cast<std::chrono::microseconds>(t)).substr(11, 12);
+}
+
+// The report in a form a person reads at the end of a run.
+std::string readable(boost::json::value const& report) {
+    std::ostringstream os;
+    os << std::fixed << std::setprecision(1);
+    os << "== compliance report (limits: telemetry gap <= 10 s, poll gap <= 60 s)\n";
+    for (auto const& av : report.at("assets").as_array()) {
+        auto const& a = av.as_object();
+        auto num = [&](char const* k) { return a.at(k).to_number<double>(); };
+        double const tgap = num("max_sample_gap_s"), pgap = num("max_poll_gap_s");
+        os << a.at("asset").as_string().c_str() << ": " << static_cast<long long>(num("samples_received"))
+           << " samples (" << static_cast<long long>(num("duplicate_samples")) << " duplicates), max telemetry gap ";
+        if (num("samples_received") < 2) os << "n/a";
+        else os << tgap << " s " << (tgap <= 10.0 ? "OK" : "EXCEEDED");
+        os << "; " << static_cast<long long>(num("polls")) << " polls, max poll gap ";
+        if (num("polls") < 2) os << "n/a";
+        else os << pgap << " s " << (pgap <= 60.0 ? "OK" : "EXCEEDED");
+        os << "\n";
+        for (auto const& actv : a.at("activations").as_array()) {
+            auto const& act = actv.as_object();
+            os << "  activation " << act.at("id").as_string().c_str() << " [" << act.at("status").as_string().c_str()
+               << "]: requested " << act.at("requested_kw").to_number<double>() << " kW";
+            if (auto const* d = act.if_contains("delivered_mean_kw")) os << ", delivered " << d->to_number<double>() << " kW";
+            else os << ", delivered n/a";
+            if (auto const* c = act.if_contains("confirmed_setpoint_kw")) os << ", confirmed at " << c->to_number<double>() << " kW";
+            if (auto const* l = act.if_contains("confirmation_latency_ms"))
+                os << ", confirmed " << l->to_number<long long>() << " ms after first served";
+            else os << ", not confirmed";
+            os << ", " << act.at("confirmations").to_number<long long>() << " confirmation request(s)\n";
+        }
+    }
+    for (auto const& e : report.at("control_errors").as_array()) os << "control error: " << e.as_string().c_str() << "\n";
+    return os.str();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    options const o = parse(argc, argv);
+
+    std::vector<std::string> tokens;
+    if (!o.tokens_file.empty()) tokens = split_tokens(read_file(o.tokens_file, "tokens file"), '\n');
+    else if (char const* env = std::getenv("CLEORI_SIM_TOKENS")) tokens = split_tokens(env, ',');
+    if (tokens.empty()) fail("no asset tokens: set CLEORI_SIM_TOKENS=tok1,tok2 or pass --tokens-file F");
+
+    boost::asio::io_context io;
+    std::optional<boost::asio::ssl::context> tls;
+    if (!o.tls_cert.empty()) {
+        tls.emplace(boost::asio::ssl::context::tls_server);
+        SSL_CTX_set_min_proto_version(tls->native_handle(), TLS1_2_VERSION);
+        boost::system::error_code ec;
+        tls->use_certificate_chain_file(o.tls_cert, ec);
+        if (ec) fail("--tls-cert '" + o.tls_cert + "': " + ec.message());
+        tls->use_private_key_file(o.tls_key, boost::asio::ssl::context::pem, ec);
+        if (ec) fail("--tls-key '" + o.tls_key + "': " + ec.message());
+    }
+
+    cleori::sim::server_options so{.tokens = tokens, .address = o.address, .port = o.port,
+                                   .tls = tls ? &*tls : nullptr};
+    if (!o.quiet) so.on_event = [](std::string const& line) { std::cout << timestamp_now() << " sim: " << line << std::endl; };
+    cleori::sim::server sim{io.get_executor(), std::move(so)};
+    auto port = sim.start();
+    if (!port) fail("cannot listen on " + o.address + ":" + std::to_string(o.port) + ": " + port.error().message());
+    if (!o.scenario.empty())
+        if (auto why = sim.load_scenario(read_file(o.scenario, "scenario")); !why.empty()) fail(o.scenario + ": " + why);
+
+    std::cout << "cleori-sim: serving " << (tls ? "https" : "http") << "://" << o.address << ":" << *port << " for "
+              << tokens.size() << (tokens.size() == 1 ? " asset" : " assets") << " (asset-1"
+              << (tokens.size() > 1 ? " … asset-" + std::to_string(tokens.size()) : std::string()) << ")" << std::endl;
+
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    boost::asio::steady_timer timer(io);
+    auto finish = [&] {
+        signals.cancel();
+        timer.cancel();
+        sim.stop();
+        io.stop();
+    };
+    signals.async_wait([&](boost::system::error_code ec, int) {
+        if (!ec) finish();
+    });
+    if (o.duration_s > 0) {
+        timer.expires_after(std::chrono::milliseconds(static_cast<long long>(o.duration_s * 1000)));
+        timer.async_wait([&](boost::system::error_code ec) {
+            if (!ec) finish();
+        });
+    }
+    io.run();
+
+    auto const report = sim.report();
+    if (!o.report.empty()) {
+        std::ofstream out(o.report, std::ios::trunc);
+        out << boost::json::serialize(report) << "\n";
+        if (!out) fail("cannot write report '" + o.report + "'", 1);
+    }
+    std::cout << readable(report) << std::flush;
+    return 0;
+}

@@ -1,0 +1,55 @@
+// Positive and negative checks of the Transport and RetryStrategy concepts.
+#include <cleori/retry/retry_strategy.hpp>
+#include <cleori/transport/http.hpp>
+
+#include "support/memory_transport.hpp"
+
+#include <cleori/transport/beast_transport.hpp>
+
+namespace {
+using cleori::http_request;
+using cleori::http_response;
+using cleori::retry_context;
+using steady = std::chrono::steady_clock;
+
+// Transport
+static_assert(cleori::Transport<cleori::beast_transport>);
+static_assert(cleori::Transport<cleori::test::memory_transport>);
+struct no_request {
+    boost::asio::any_io_executor get_executor() { return {}; }
+};
+struct no_executor {
+    void async_request(http_request, auto) {}
+};
+struct wrong_handler_signature { // would call the handler without the response
+    void async_request(http_request, std::function<void(boost::system::error_code)>) {}
+    boost::asio::any_io_executor get_executor() { return {}; }
+};
+static_assert(!cleori::Transport<no_request>);
+static_assert(!cleori::Transport<no_executor>);
+static_assert(!cleori::Transport<wrong_handler_signature>);
+static_assert(!cleori::Transport<int>);
+
+// RetryStrategy
+static_assert(cleori::RetryStrategy<cleori::no_retry>);
+static_assert(cleori::RetryStrategy<cleori::exponential_backoff>);
+static_assert(cleori::RetryStrategy<cleori::default_retry>);
+static_assert(cleori::RetryStrategy<cleori::retry_budget<cleori::no_retry>>);
+struct fixed_delay { // the minimal model, as in doc/concepts/RetryStrategy.md
+    cleori::result<std::chrono::milliseconds> next_delay(retry_context const& c) {
+        if (c.attempt > 3) return cleori::error::attempts_exhausted;
+        return std::chrono::milliseconds(100);
+    }
+    void on_success(steady::time_point) {}
+};
+static_assert(cleori::RetryStrategy<fixed_delay>);
+struct bare_duration {
+    std::chrono::milliseconds next_delay(retry_context const&) { return {}; }
+    void on_success(steady::time_point) {}
+};
+struct no_on_success {
+    cleori::result<std::chrono::milliseconds> next_delay(retry_context const&) { return std::chrono::milliseconds(1); }
+};
+static_assert(!cleori::RetryStrategy<bare_duration>);
+static_assert(!cleori::RetryStrategy<no_on_success>);
+} // namespace
