@@ -69,6 +69,9 @@ enum class error {
     tls_certificate_expired,
     tls_host_name_mismatch,
     tls_handshake_failed,
+    config_telemetry_interval,
+    config_poll_interval,
+    config_missing_token,
 };
 
 namespace detail {
@@ -128,6 +131,9 @@ public:
             return "TLS: the server's certificate has expired or is not yet valid (not retried)";
         case error::tls_host_name_mismatch:
             return "TLS: the server's certificate does not name the host of the base URL (not retried)";
+        case error::config_telemetry_interval: return "telemetry interval must be above 0 and at most 10 s (Cleori's rule)";
+        case error::config_poll_interval: return "poll interval must be above 0 and at most 60 s (Cleori's rule)";
+        case error::config_missing_token: return "no asset token configured";
         case error::tls_handshake_failed:
             return "TLS handshake failed (the server may offer only TLS < 1.2 or no common cipher; not retried)";
         }

@@ -23,6 +23,7 @@
 #include <boost/hana/tuple.hpp>
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <span>
 #include <string_view>
@@ -64,6 +65,12 @@ struct api_profile_v1 {
     /// @{
     /// 409 on confirm means "already confirmed" and counts as success.
     static constexpr bool conflict_on_confirm_is_success = true;
+    /// Largest telemetry batch (back-fill) in one request.
+    static constexpr std::size_t max_telemetry_batch = 100;
+    /// An activation without `end_time` runs until cancelled; if no poll has
+    /// seen it for this long (contact lost), the agent ends it locally — one
+    /// mFRR market time unit.
+    static constexpr std::chrono::minutes open_ended_grace{15};
     /// @}
 
     /// @name Limits on what the server sends (hostile-input protection)

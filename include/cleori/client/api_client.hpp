@@ -20,6 +20,7 @@
 /// @endcode
 
 #include <cleori/api/json.hpp>
+#include <cleori/clock/clock.hpp>
 #include <cleori/api/profile.hpp>
 #include <cleori/error.hpp>
 #include <cleori/retry/retry_strategy.hpp>
@@ -28,7 +29,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/assert/source_location.hpp>
 #include <boost/system/system_error.hpp>
@@ -96,7 +96,8 @@ inline boost::system::error_code status_error(unsigned status) noexcept {
 /// @tparam T a `Transport` (e.g. `beast_transport`)
 /// @tparam R a `RetryStrategy`
 /// @tparam Profile an API profile (`api_profile_v1`)
-template <class T, class R = default_retry, class Profile = api_profile_v1>
+/// @tparam C a `Clock` (`real_clock`; `manual_clock` in tests): deadlines and retry waits use it
+template <class T, class R = default_retry, class Profile = api_profile_v1, class C = real_clock>
 class basic_api_client {
     static_assert(Transport<T>, "cleori::api_client: 'Transport' does not model Transport: it needs "
                                 "async_request(http_request, handler(error_code, http_response)) and get_executor(). "
@@ -104,11 +105,14 @@ class basic_api_client {
     static_assert(RetryStrategy<R>, "cleori::api_client: 'Retry' does not model RetryStrategy: it needs "
                                     "next_delay(retry_context) -> result<milliseconds> and on_success(time_point). "
                                     "See doc/concepts/RetryStrategy.md");
+    static_assert(Clock<C>, "cleori::api_client: 'Clock' does not model Clock: it needs now() -> steady time_point, "
+                            "wall_now() -> timestamp and make_timer(executor). See doc/concepts/Clock.md");
 
 public:
     using clock = std::chrono::steady_clock;
 
-    explicit basic_api_client(T& transport, R retry = R{}) : transport_(transport), retry_(std::move(retry)) {}
+    explicit basic_api_client(T& transport, R retry = R{}, C clk = C{})
+        : transport_(transport), retry_(std::move(retry)), clock_(std::move(clk)) {}
 
     /// @brief The longest single attempt (cut further to fit the deadline).
     std::chrono::milliseconds attempt_timeout{5000};
@@ -182,7 +186,7 @@ private:
         api_failure failure{{}, std::move(endpoint), 0, {}, {}, 0};
         for (unsigned attempt = 1;; ++attempt) {
             failure.attempts = attempt;
-            auto const now = clock::now();
+            auto const now = clock_.now();
             if (now >= deadline) {
                 if (!failure.ec) failure.ec = error::deadline_exceeded;
                 co_return failure;
@@ -191,9 +195,9 @@ private:
             auto [ec, res] = co_await async_exchange(req, as_tuple(use_awaitable));
             attempt_outcome outcome{ec, ec ? 0u : res.status, std::nullopt};
             if (!ec && !res.retry_after.empty())
-                outcome.retry_after = parse_retry_after(res.retry_after, std::chrono::system_clock::now());
+                outcome.retry_after = parse_retry_after(res.retry_after, clock_.wall_now());
             if (!ec && ((res.status >= 200 && res.status < 300) || (conflict_ok && res.status == 409))) {
-                retry_.on_success(clock::now());
+                retry_.on_success(clock_.now());
                 co_return std::move(res);
             }
             failure.ec = ec ? ec : detail::status_error(res.status);
@@ -207,10 +211,11 @@ private:
                 }
             }
             if (classify(outcome) != failure_kind::retryable) co_return failure;
-            auto delay = retry_.next_delay(retry_context{attempt, outcome, clock::now()});
+            auto delay = retry_.next_delay(retry_context{attempt, outcome, clock_.now()});
             if (!delay) co_return failure; // the last attempt's error says more than "exhausted"
-            if (clock::now() + *delay >= deadline) co_return failure;
-            boost::asio::steady_timer timer(transport_.get_executor(), *delay);
+            if (clock_.now() + *delay >= deadline) co_return failure;
+            auto timer = clock_.make_timer(transport_.get_executor());
+            timer.expires_at(clock_.now() + *delay);
             co_await timer.async_wait(as_tuple(use_awaitable));
         }
     }
@@ -224,6 +229,7 @@ private:
 
     T& transport_;
     R retry_;
+    C clock_;
 };
 
 } // namespace cleori

@@ -1,0 +1,61 @@
+#pragma once
+/// @file
+/// @brief The `Clock` concept and `cleori::real_clock`: wall time for payloads,
+/// monotonic time for cadence and deadlines, and timers on an Asio executor.
+///
+/// The engine never reads `std::chrono` clocks or makes Asio timers directly;
+/// it asks its Clock. That is what lets `cleori::manual_clock`
+/// (`<cleori/clock/manual_clock.hpp>`) run a whole agent in virtual time.
+///
+/// | expression | type | semantics |
+/// |---|---|---|
+/// | `c.now()` | `std::chrono::steady_clock::time_point` | monotonic time: cadence, deadlines, retry waits |
+/// | `c.wall_now()` | `cleori::timestamp` | UTC wall time: sample and confirmation `time`, activation windows |
+/// | `c.make_timer(ex)` | a timer `t` | `t.expires_at(tp)`, `t.async_wait(token)` completing with `void(error_code)` (`operation_aborted` when cancelled), `t.cancel()` |
+///
+/// See doc/concepts/Clock.md.
+
+#include <cleori/time/rfc3339.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <concepts>
+
+namespace cleori {
+
+/// @brief Monotonic time as the engine uses it, whatever the Clock.
+using mono_time = std::chrono::steady_clock::time_point;
+
+namespace detail {
+template <class T>
+concept ClockTimer = requires(T& t, mono_time tp) {
+    t.expires_at(tp);
+    t.cancel();
+};
+} // namespace detail
+
+/// @brief A clock policy: monotonic and wall time, and timers driven by the same time.
+template <class C>
+concept Clock = requires(C& c, boost::asio::any_io_executor ex) {
+    { c.now() } -> std::same_as<mono_time>;
+    { c.wall_now() } -> std::same_as<timestamp>;
+    { c.make_timer(ex) } -> detail::ClockTimer;
+};
+
+/// @brief The real clocks: `std::chrono::steady_clock`, `std::chrono::system_clock`
+/// and `asio::steady_timer`. Stateless; copies are free.
+struct real_clock {
+    [[nodiscard]] mono_time now() const noexcept { return std::chrono::steady_clock::now(); }
+    [[nodiscard]] timestamp wall_now() const noexcept {
+        return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+    }
+    [[nodiscard]] boost::asio::steady_timer make_timer(boost::asio::any_io_executor ex) const {
+        return boost::asio::steady_timer(std::move(ex));
+    }
+};
+
+static_assert(Clock<real_clock>);
+
+} // namespace cleori

@@ -1,0 +1,90 @@
+#pragma once
+/// @file
+/// @brief `cleori::telemetry_outbox` — the bounded, ordered store of samples
+/// not yet acknowledged by Cleori. Sans-I/O: the agent decides when to send,
+/// the outbox decides what.
+///
+/// Every sample gets a sequence number. The newest unsent sample goes first
+/// (`live()`), so a back-fill never delays current telemetry; the rest leave
+/// oldest first in batches (`backlog(n)`). A sample leaves the outbox only when
+/// acknowledged (`acknowledge(seqs)`), so nothing inside the bound is lost.
+/// When the outbox is full the oldest sample is evicted and counted
+/// (`evicted()`): beyond the bound, the oldest telemetry is the first to go,
+/// because Cleori values recent telemetry most.
+///
+/// @code
+/// cleori::telemetry_outbox box{360};     // 30 min at 5 s
+/// box.push(sample);
+/// if (auto live = box.live()) send(live->sample) && box.acknowledge(live->seq);
+/// auto batch = box.backlog(100);         // oldest first, never the live one
+/// @endcode
+
+#include <cleori/api/telemetry_sample.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace cleori {
+
+class telemetry_outbox {
+public:
+    struct entry {
+        std::uint64_t seq;
+        telemetry_sample sample;
+    };
+
+    /// @param capacity the most samples kept (at least 1)
+    explicit telemetry_outbox(std::size_t capacity) : capacity_(std::max<std::size_t>(capacity, 1)) {}
+
+    /// @brief Adds a sample. @return true when the oldest sample was evicted to make room.
+    bool push(telemetry_sample const& s) {
+        bool evicted = false;
+        if (q_.size() == capacity_) {
+            q_.pop_front();
+            ++evicted_;
+            evicted = true;
+        }
+        q_.push_back({next_seq_++, s});
+        return evicted;
+    }
+
+    /// @brief The newest sample, if it has not been acknowledged.
+    [[nodiscard]] std::optional<entry> live() const {
+        if (q_.empty() || q_.back().seq + 1 != next_seq_) return std::nullopt;
+        return q_.back();
+    }
+
+    /// @brief Up to `n` of the oldest samples, in time order, excluding the
+    /// live one (which goes on its own).
+    [[nodiscard]] std::vector<entry> backlog(std::size_t n) const {
+        std::vector<entry> out;
+        std::size_t const stop = live() ? q_.size() - 1 : q_.size();
+        for (std::size_t i = 0; i < stop && out.size() < n; ++i) out.push_back(q_[i]);
+        return out;
+    }
+
+    /// @brief Removes acknowledged samples (those already evicted are ignored).
+    void acknowledge(std::span<std::uint64_t const> seqs) {
+        std::erase_if(q_, [&](entry const& e) { return std::find(seqs.begin(), seqs.end(), e.seq) != seqs.end(); });
+    }
+    void acknowledge(std::uint64_t seq) { acknowledge(std::span(&seq, 1)); }
+
+    [[nodiscard]] std::size_t size() const noexcept { return q_.size(); }
+    [[nodiscard]] bool empty() const noexcept { return q_.empty(); }
+    [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+    /// @brief Samples evicted unsent because the outbox was full.
+    [[nodiscard]] std::uint64_t evicted() const noexcept { return evicted_; }
+
+private:
+    std::size_t capacity_;
+    std::deque<entry> q_;
+    std::uint64_t next_seq_ = 0;
+    std::uint64_t evicted_ = 0;
+};
+
+} // namespace cleori

@@ -1,0 +1,353 @@
+// The whole agent in virtual time: the simulated battery, an in-memory Cleori
+// and the manual clock. Hours of operation run in milliseconds, and timings
+// are asserted exactly.
+#include <cleori/engine/agent.hpp>
+
+#include <cleori/clock/manual_clock.hpp>
+#include <cleori/device/simulated_battery.hpp>
+
+#include "support/fake_cleori.hpp"
+#include "support/memory_transport.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <set>
+
+using namespace cleori::literals;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+
+namespace {
+
+// Setpoints as (seconds after t0, kW), printable when a check fails.
+struct cmd : std::vector<std::pair<double, double>> {
+    using vector::vector;
+    friend std::ostream& operator<<(std::ostream& os, cmd const& c) {
+        for (auto const& [t, kw] : c) os << "{" << t << " s, " << kw << " kW}";
+        return os;
+    }
+};
+
+cleori::timestamp const t0 = cleori::parse_rfc3339("2026-11-26T12:00:00Z").value();
+
+struct fixture {
+    using battery_type = cleori::basic_simulated_battery<cleori::manual_clock>;
+    using agent_type = cleori::basic_agent<battery_type, cleori::test::memory_transport, cleori::manual_clock>;
+
+    asio::io_context io;
+    cleori::manual_clock clock{t0};
+    cleori::test::fake_cleori cleori{clock};
+    cleori::test::memory_transport transport{io.get_executor(), [this](cleori::http_request const& r) { return cleori(r); }};
+    battery_type battery{clock, 50.0_pct};
+    std::optional<agent_type> agent;
+    std::vector<std::string> log;
+
+    agent_type& start(cleori::agent_config c = {.token = "token-A"}) {
+        agent.emplace(battery, transport, std::move(c), clock);
+        agent->set_logger([this](cleori::log_level, std::string_view line) { log.emplace_back(line); });
+        auto started = agent->start();
+        BOOST_TEST_REQUIRE(started.has_value(), started.error().message());
+        return *agent;
+    }
+    void run(cleori::mono_time::duration d) { clock.run_for(io, d); }
+    // An activation relative to the current virtual wall time.
+    cleori::activation make(std::string id, cleori::mfrr_direction dir, cleori::kilowatts kw,
+                            std::chrono::seconds start_in, std::optional<std::chrono::seconds> length) {
+        cleori::activation a{.id = std::move(id), .direction = dir, .power = kw,
+                             .start_time = clock.wall_now() + start_in,
+                             .status = cleori::activation_status::pending};
+        if (length) a.end_time = a.start_time + *length;
+        return a;
+    }
+    // Setpoints commanded to the battery: (seconds after t0, kW).
+    cmd commands() const {
+        cmd out;
+        for (auto const& c : battery.commands())
+            out.emplace_back(std::chrono::duration<double>(c.time - t0).count(), c.setpoint.in_kw());
+        return out;
+    }
+    double since_t0(cleori::mono_time at) const {
+        return std::chrono::duration<double>(at - (clock.now() - (clock.wall_now() - t0))).count();
+    }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(engine_agent, fixture)
+
+BOOST_AUTO_TEST_CASE(an_hour_of_cadence_is_exact) {
+    start();
+    run(1h);
+    // t = 0, 5, …, 3600 s: 721 samples and 721 polls, every gap exactly 5 s.
+    BOOST_TEST(cleori.samples.size() == 721u);
+    BOOST_TEST(cleori.polls.size() == 721u);
+    for (std::size_t i = 1; i < cleori.samples.size(); ++i) {
+        BOOST_TEST_REQUIRE((cleori.samples[i].sample.time - cleori.samples[i - 1].sample.time == 5s));
+        BOOST_TEST_REQUIRE((cleori.polls[i] - cleori.polls[i - 1] == 5s));
+    }
+    BOOST_TEST(cleori.samples.front().sample.soc.value() == 50.0_pct);
+    BOOST_TEST(agent->counters().samples_sent == 721u);
+    BOOST_TEST(agent->outbox_size() == 0u);
+    BOOST_TEST_CONTEXT("commands: " << commands()) BOOST_TEST(commands() == cmd({{0.0, 0.0}})); // idle at baseline
+}
+
+BOOST_AUTO_TEST_CASE(configured_cadences_are_honoured_and_limits_refused) {
+    start({.token = "token-A", .telemetry_interval = 10s, .poll_interval = 60s});
+    run(10min);
+    BOOST_TEST(cleori.samples.size() == 61u);
+    BOOST_TEST(cleori.polls.size() == 11u);
+
+    struct bad_case {
+        cleori::agent_config config;
+        cleori::error expected;
+    };
+    bad_case const cases[] = {
+        {{.token = "t", .telemetry_interval = 10001ms}, cleori::error::config_telemetry_interval},
+        {{.token = "t", .telemetry_interval = 0ms}, cleori::error::config_telemetry_interval},
+        {{.token = "t", .poll_interval = 61s}, cleori::error::config_poll_interval},
+        {{.token = ""}, cleori::error::config_missing_token},
+    };
+    for (auto const& c : cases) {
+        agent_type a{battery, transport, c.config, clock};
+        auto r = a.start();
+        BOOST_TEST_REQUIRE(!r.has_value());
+        BOOST_TEST(r.error() == make_error_code(c.expected), r.error().message());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(up_discharges_on_time_confirms_once_and_returns_to_baseline) {
+    cleori.activations.push_back(make("up-1", cleori::mfrr_direction::up, 60.0_kW, 32s, 90s));
+    start();
+    run(5min);
+    // Applied at start_time (32 s), baseline at end_time (122 s), exactly.
+    BOOST_TEST_CONTEXT("commands: " << commands()) BOOST_TEST(commands() == cmd({{0.0, 0.0}, {32.0, -60.0}, {122.0, 0.0}}));
+    BOOST_TEST_REQUIRE(cleori.confirmations.size() == 1u); // served in 25 polls, confirmed once
+    auto const& c = cleori.confirmations[0];
+    BOOST_TEST(c.id == "up-1");
+    BOOST_TEST((c.c.status == cleori::confirmation_status::executing));
+    BOOST_TEST(c.c.setpoint.value() == -60.0_kW);
+    BOOST_TEST(since_t0(c.at) == 32.0); // confirmed the moment execution started
+    BOOST_TEST((c.c.time == t0 + 32s));
+    auto const& k = agent->counters();
+    BOOST_TEST(k.activations_received == 1u);
+    BOOST_TEST(k.activations_applied == 1u);
+    BOOST_TEST(k.activations_ended == 1u);
+    BOOST_TEST(k.confirmations_sent == 1u);
+    // The telemetry shows the discharge after the response time.
+    bool seen = false;
+    for (auto const& s : cleori.samples)
+        if (s.sample.time == t0 + 35s) seen = s.sample.power == -60.0_kW;
+    BOOST_TEST(seen);
+    BOOST_TEST(battery.soc() < 50.0_pct);
+}
+
+BOOST_AUTO_TEST_CASE(down_charges_and_power_is_clamped_to_the_ratings) {
+    cleori.activations.push_back(make("down-1", cleori::mfrr_direction::down, 40.0_kW, 10s, 60s));
+    cleori.activations.push_back(make("up-big", cleori::mfrr_direction::up, 150.0_kW, 100s, 60s));
+    start();
+    run(4min);
+    BOOST_TEST_CONTEXT("commands: " << commands()) BOOST_TEST(commands() == cmd({{0.0, 0.0}, {10.0, 40.0}, {70.0, 0.0}, {100.0, -100.0}, {160.0, 0.0}}));
+    BOOST_TEST_REQUIRE(cleori.confirmations.size() == 2u);
+    BOOST_TEST(cleori.confirmations[1].c.setpoint.value() == -100.0_kW); // says what was really commanded
+}
+
+BOOST_AUTO_TEST_CASE(an_already_running_activation_starts_at_once) {
+    cleori.activations.push_back(make("late", cleori::mfrr_direction::up, 50.0_kW, 0s, 600s));
+    clock.advance(20s); // it started 20 s before the agent came up
+    start();
+    run(1s);
+    BOOST_TEST_CONTEXT("commands: " << commands()) BOOST_TEST(commands() == cmd({{20.0, -50.0}}));
+    BOOST_TEST(cleori.confirmations.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(infeasible_activations_are_reported_unavailable_and_never_run) {
+    battery = battery_type{clock, 10.0_pct}; // 20 kWh stored, min_soc 5 %
+    cleori.activations.push_back(make("too-long", cleori::mfrr_direction::up, 100.0_kW, 60s, 3600s));
+    cleori.activations.push_back(make("fits", cleori::mfrr_direction::down, 50.0_kW, 60s, 600s));
+    std::vector<std::string> refused;
+    start();
+    agent->hooks().on_activation_refused = [&](cleori::activation const& a, std::string_view) { refused.push_back(a.id); };
+    run(20min);
+    BOOST_TEST((refused == std::vector<std::string>{"too-long"}));
+    BOOST_TEST_REQUIRE(cleori.confirmations_of("too-long") == 1u);
+    auto const& c = cleori.confirmations[0];
+    BOOST_TEST(c.id == "too-long");
+    BOOST_TEST((c.c.status == cleori::confirmation_status::unavailable));
+    BOOST_TEST(since_t0(c.at) == 0.0); // at once, not at start_time: the aggregator must know early
+    BOOST_TEST(c.c.reason.value().find("insufficient energy: discharging 100.0 kW for 3600 s needs 100.0 kWh") == 0u,
+               *c.c.reason);
+    BOOST_TEST_CONTEXT("commands: " << commands()) BOOST_TEST(commands() == cmd({{0.0, 0.0}, {60.0, 50.0}, {660.0, 0.0}}));
+    BOOST_TEST(agent->counters().activations_refused == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(energy_promised_to_earlier_activations_counts) {
+    // 50 % of 200 kWh, min 5 %: about 85 kWh can be discharged. Two 50 kWh activations do not both fit.
+    cleori.activations.push_back(make("first", cleori::mfrr_direction::up, 100.0_kW, 60s, 1800s));
+    cleori.activations.push_back(make("second", cleori::mfrr_direction::up, 100.0_kW, 1900s, 1800s));
+    start();
+    run(1s);
+    BOOST_TEST_REQUIRE(agent->activations().size() == 2u);
+    BOOST_TEST((agent->activations()[0].phase == cleori::activation_phase::scheduled));
+    BOOST_TEST((agent->activations()[1].phase == cleori::activation_phase::refused));
+}
+
+BOOST_AUTO_TEST_CASE(modification_and_cancellation_take_effect_at_the_next_poll) {
+    cleori.activations.push_back(make("m-1", cleori::mfrr_direction::up, 60.0_kW, 10s, 600s));
+    start();
+    run(30s);
+    cleori.activations[0].power = 80.0_kW; // the poll at 30 s has run: seen at 35 s
+    cleori.activations[0].status = cleori::activation_status::active;
+    run(30s);
+    cleori.activations[0].status = cleori::activation_status::cancelled; // seen at 65 s
+    run(1min);
+    BOOST_TEST_CONTEXT("commands: " << commands()) BOOST_TEST(commands() == cmd({{0.0, 0.0}, {10.0, -60.0}, {35.0, -80.0}, {65.0, 0.0}}));
+    BOOST_TEST(cleori.confirmations.size() == 1u);
+    BOOST_TEST_REQUIRE(agent->activations().size() == 1u);
+    BOOST_TEST((agent->activations()[0].ended == cleori::end_reason::cancelled));
+    // A 0 kW modification also cancels.
+    cleori.activations.push_back(make("m-2", cleori::mfrr_direction::down, 60.0_kW, 5s, 600s));
+    run(30s);
+    cleori.activations[1].power = 0.0_kW;
+    run(10s);
+    BOOST_TEST(battery.commanded() == 0.0_kW);
+    BOOST_TEST((agent->activations()[1].ended == cleori::end_reason::cancelled));
+}
+
+BOOST_AUTO_TEST_CASE(an_activation_ends_on_time_with_cleori_unreachable) {
+    cleori.activations.push_back(make("off-1", cleori::mfrr_direction::up, 60.0_kW, 10s, 120s));
+    start();
+    run(20s);
+    cleori.down = true; // contact lost while executing
+    run(5min);
+    BOOST_TEST_CONTEXT("commands: " << commands()) BOOST_TEST(commands() == cmd({{0.0, 0.0}, {10.0, -60.0}, {130.0, 0.0}}));
+    BOOST_TEST((agent->activations()[0].ended == cleori::end_reason::completed));
+}
+
+BOOST_AUTO_TEST_CASE(an_open_ended_activation_ends_locally_when_contact_is_lost) {
+    cleori.activations.push_back(make("open", cleori::mfrr_direction::up, 50.0_kW, 10s, std::nullopt));
+    start();
+    run(2min);
+    BOOST_TEST(battery.commanded() == -50.0_kW);
+    cleori.down = true; // the last poll that saw it was at 120 s
+    run(20min);
+    BOOST_TEST_CONTEXT("commands: " << commands()) BOOST_TEST(commands() == cmd({{0.0, 0.0}, {10.0, -50.0}, {120.0 + 900.0, 0.0}}));
+    BOOST_TEST((agent->activations()[0].ended == cleori::end_reason::lost_contact));
+}
+
+BOOST_AUTO_TEST_CASE(outage_backfill_delivers_every_sample_once_in_order_without_delaying_live_ones) {
+    start();
+    run(1min);
+    cleori.down = true;
+    run(10min);
+    BOOST_TEST(agent->outbox_size() == 120u); // 10 min at 5 s, all kept
+    cleori.down = false;
+    run(10min);
+    BOOST_TEST(agent->outbox_size() == 0u);
+    // Every sample taken arrived exactly once.
+    std::set<cleori::timestamp> times;
+    for (auto const& s : cleori.samples) times.insert(s.sample.time);
+    BOOST_TEST(times.size() == cleori.samples.size());
+    BOOST_TEST(cleori.samples.size() == agent->counters().samples_taken);
+    BOOST_TEST((*times.begin() == t0));
+    BOOST_TEST((*times.rbegin() == t0 + 21min));
+    BOOST_TEST(agent->counters().samples_evicted == 0u);
+    // Live samples were never late: each arrived within the tick it was taken.
+    // Back-filled ones arrived in time order.
+    std::optional<cleori::timestamp> last_backfilled;
+    for (auto const& s : cleori.samples) {
+        double const taken = std::chrono::duration<double>(s.sample.time - t0).count();
+        double const arrived = since_t0(s.at);
+        if (arrived - taken < 5.0) continue; // live
+        if (last_backfilled) BOOST_TEST_REQUIRE((s.sample.time > *last_backfilled));
+        last_backfilled = s.sample.time;
+    }
+    BOOST_TEST(last_backfilled.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(beyond_the_outbox_bound_the_oldest_samples_are_dropped_and_counted) {
+    std::size_t dropped = 0;
+    start({.token = "token-A", .outbox_span = 1min}); // 12 samples
+    agent->hooks().on_telemetry_dropped = [&](std::size_t n) { dropped += n; };
+    cleori.down = true;
+    run(5min); // 61 samples taken, 12 kept
+    cleori.down = false;
+    run(1min);
+    auto const& k = agent->counters();
+    BOOST_TEST(k.samples_evicted == 49u);
+    BOOST_TEST(dropped == 49u);
+    BOOST_TEST(k.samples_sent + k.samples_evicted == k.samples_taken);
+    std::set<cleori::timestamp> times;
+    for (auto const& s : cleori.samples) times.insert(s.sample.time);
+    BOOST_TEST(times.size() == cleori.samples.size()); // no duplicates
+    BOOST_TEST((*times.begin() == t0 + 245s)); // the 12 newest of the outage were kept
+}
+
+BOOST_AUTO_TEST_CASE(confirmation_is_retried_until_acknowledged) {
+    cleori.fail_confirms = 20;
+    cleori.activations.push_back(make("c-1", cleori::mfrr_direction::up, 60.0_kW, 5s, 600s));
+    start();
+    run(3min);
+    BOOST_TEST(cleori.confirmations_of("c-1") == 1u);
+    BOOST_TEST(agent->counters().confirmation_failures >= 1u);
+    BOOST_TEST(agent->activations()[0].confirmed);
+}
+
+BOOST_AUTO_TEST_CASE(device_refusing_a_setpoint_is_retried_and_confirmed_only_when_applied) {
+    battery.fail_next_setpoints(3); // baseline at 0 s, then the activation at 1 s and 2 s fail
+    cleori.activations.push_back(make("d-1", cleori::mfrr_direction::up, 60.0_kW, 1s, 600s));
+    start();
+    run(1min);
+    BOOST_TEST_CONTEXT("commands: " << commands()) BOOST_TEST(commands() == cmd({{3.0, -60.0}}));
+    BOOST_TEST_REQUIRE(cleori.confirmations.size() == 1u);
+    BOOST_TEST(since_t0(cleori.confirmations[0].at) == 3.0);
+    BOOST_TEST(agent->counters().setpoint_failures == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(stop_returns_to_baseline_at_once) {
+    cleori.activations.push_back(make("s-1", cleori::mfrr_direction::up, 60.0_kW, 5s, 600s));
+    std::vector<cleori::end_reason> ended;
+    start();
+    agent->hooks().on_activation_ended = [&](cleori::activation const&, cleori::end_reason r) { ended.push_back(r); };
+    run(1min);
+    cleori.down = true; // even with the network gone
+    agent->stop();
+    run(1min);
+    BOOST_TEST(agent->stopped());
+    BOOST_TEST_CONTEXT("commands: " << commands()) BOOST_TEST(commands() == cmd({{0.0, 0.0}, {5.0, -60.0}, {60.0, 0.0}}));
+    BOOST_TEST((ended == std::vector{cleori::end_reason::shutdown}));
+    BOOST_TEST(clock.pending_timers() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(token_rotation_without_restart_and_no_token_in_logs) {
+    start();
+    run(20s);
+    cleori.token = "token-B"; // Cleori rotated it: 401 until the agent has the new one
+    run(20s);
+    agent->set_token("token-B");
+    run(20s);
+    BOOST_TEST(cleori.bearer_tokens.back() == "token-B");
+    BOOST_TEST(agent->counters().poll_failures >= 1u);
+    BOOST_TEST(!log.empty());
+    for (auto const& line : log) {
+        BOOST_TEST_REQUIRE(line.find("token-A") == std::string::npos, line);
+        BOOST_TEST_REQUIRE(line.find("token-B") == std::string::npos, line);
+    }
+    // Samples taken during the 401s were kept and delivered.
+    BOOST_TEST(agent->outbox_size() == 0u);
+    BOOST_TEST(cleori.samples.size() == agent->counters().samples_taken);
+}
+
+BOOST_AUTO_TEST_CASE(invalid_activations_are_reported_not_executed) {
+    start();
+    cleori.activations.push_back(make("bad", cleori::mfrr_direction::up, 60.0_kW, 5s, 60s));
+    cleori.activations.back().end_time = cleori.activations.back().start_time - 1s; // ends before it starts
+    run(30s);
+    BOOST_TEST(agent->counters().activations_invalid >= 1u);
+    BOOST_TEST_CONTEXT("commands: " << commands()) BOOST_TEST(commands() == cmd({{0.0, 0.0}}));
+    bool named = false;
+    for (auto const& line : log) named = named || line.find("activation bad is invalid") != std::string::npos;
+    BOOST_TEST(named);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
