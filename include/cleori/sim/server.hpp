@@ -44,10 +44,12 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -96,8 +98,7 @@ struct asset_record {
     std::size_t samples = 0;
     std::size_t duplicate_samples = 0;
     std::size_t telemetry_requests = 0;
-    std::optional<timestamp> last_sample_time{};
-    std::chrono::milliseconds max_sample_gap{0};
+    std::set<timestamp> sample_times{}; ///< every distinct sample time (back-fill arrives late)
     std::optional<std::chrono::steady_clock::time_point> last_telemetry_at{};
     std::chrono::milliseconds max_telemetry_gap{0};
     std::size_t polls = 0;
@@ -112,6 +113,7 @@ struct activation_record {
     std::optional<std::chrono::steady_clock::time_point> first_served{};
     std::size_t confirmations = 0;
     std::optional<std::chrono::steady_clock::time_point> confirmed_at{};
+    std::optional<std::chrono::steady_clock::time_point> actionable_at{}; ///< later of first served and start_time
     std::optional<confirmation> first_confirmation{};
 };
 
@@ -273,8 +275,8 @@ private:
                                           {"requested_kw", r.a.setpoint().in_kw()},
                                           {"status", std::string(name_of(r.a.status))},
                                           {"confirmations", r.confirmations}};
-                    if (r.first_served && r.confirmed_at)
-                        o["confirmation_latency_ms"] = detail::gap(*r.confirmed_at - *r.first_served).count();
+                    if (r.first_served && r.confirmed_at && r.actionable_at)
+                        o["confirmation_latency_ms"] = detail::gap(*r.confirmed_at - *r.actionable_at).count();
                     if (r.first_confirmation && r.first_confirmation->setpoint)
                         o["confirmed_setpoint_kw"] = r.first_confirmation->setpoint->in_kw();
                     if (auto d = delivered(a, r.a)) o["delivered_mean_kw"] = *d;
@@ -285,7 +287,7 @@ private:
                     {"samples_received", a.samples},
                     {"duplicate_samples", a.duplicate_samples},
                     {"telemetry_requests", a.telemetry_requests},
-                    {"max_sample_gap_s", static_cast<double>(a.max_sample_gap.count()) / 1000.0},
+                    {"max_sample_gap_s", static_cast<double>(max_sample_gap(a).count()) / 1000.0},
                     {"max_telemetry_gap_s", static_cast<double>(a.max_telemetry_gap.count()) / 1000.0},
                     {"polls", a.polls},
                     {"max_poll_gap_s", static_cast<double>(a.max_poll_gap.count()) / 1000.0},
@@ -296,6 +298,14 @@ private:
             return boost::json::object{{"api_requests", api_requests},
                                        {"assets", std::move(assets_out)},
                                        {"control_errors", std::move(errors)}};
+        }
+
+        // Over sample times, not arrival: a back-filled outage leaves no gap.
+        static std::chrono::milliseconds max_sample_gap(detail::asset_record const& a) {
+            std::chrono::milliseconds out{0};
+            for (auto it = a.sample_times.begin(); it != a.sample_times.end() && std::next(it) != a.sample_times.end(); ++it)
+                out = std::max(out, std::chrono::duration_cast<std::chrono::milliseconds>(*std::next(it) - *it));
+            return out;
         }
 
         static std::string_view name_of(activation_status s) {
@@ -494,17 +504,10 @@ private:
         if (a.last_telemetry_at) a.max_telemetry_gap = std::max(a.max_telemetry_gap, detail::gap(now - *a.last_telemetry_at));
         a.last_telemetry_at = now;
         for (auto const& smp : *samples) {
-            bool dup = false;
-            for (auto const& seen : a.received)
-                if (seen.time == smp.time) dup = true;
-            if (dup) {
+            if (!a.sample_times.insert(smp.time).second) {
                 ++a.duplicate_samples;
                 continue;
             }
-            if (a.last_sample_time && smp.time > *a.last_sample_time)
-                a.max_sample_gap = std::max(a.max_sample_gap,
-                                            std::chrono::duration_cast<std::chrono::milliseconds>(smp.time - *a.last_sample_time));
-            if (!a.last_sample_time || smp.time > *a.last_sample_time) a.last_sample_time = smp.time;
             a.received.push_back(smp);
             ++a.samples;
         }
@@ -570,6 +573,13 @@ private:
         ++r.confirmations;
         if (r.confirmed_at) return error_response(409, "already_confirmed", "activation already confirmed");
         r.confirmed_at = now;
+        {
+            // Latency counts from when the agent could act: it had seen the
+            // activation and its start time had come.
+            auto const wall = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+            auto const start = now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(wall - r.a.start_time);
+            r.actionable_at = r.first_served ? std::max(*r.first_served, start) : start;
+        }
         r.first_confirmation = *c;
         {
             std::ostringstream os;
