@@ -18,3 +18,8 @@
 #include <cleori/transport/url.hpp>
 #include <cleori/transport/beast_transport.hpp>
 #include <cleori/client/api_client.hpp>
+#include <cleori/clock/clock.hpp>
+#include <cleori/engine/outbox.hpp>
+#include <cleori/engine/lifecycle.hpp>
+#include <cleori/engine/agent.hpp>
+#include <cleori/agent.hpp>

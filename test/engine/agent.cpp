@@ -350,4 +350,41 @@ BOOST_AUTO_TEST_CASE(invalid_activations_are_reported_not_executed) {
     BOOST_TEST(named);
 }
 
+// A device that answers 100 ms later, like one behind a PLC.
+struct posting_battery {
+    static constexpr cleori::battery_ratings ratings = fixture::battery_type::ratings;
+    fixture::battery_type& plant;
+    cleori::manual_clock clock;
+    asio::any_io_executor ex;
+    template <class F>
+    void later(F f) {
+        auto t = std::make_shared<cleori::manual_timer>(clock.make_timer(ex));
+        t->expires_after(100ms);
+        t->async_wait([t, f](boost::system::error_code) mutable { f(); });
+    }
+    void async_read_state(auto h) {
+        later([this, h]() mutable { plant.async_read_state(h); });
+    }
+    void async_apply_setpoint(cleori::kilowatts p, auto h) {
+        later([this, p, h]() mutable { plant.async_apply_setpoint(p, h); });
+    }
+};
+
+BOOST_AUTO_TEST_CASE(an_asynchronous_device_is_assessed_with_a_fresh_soc) {
+    // The first poll answers before the first reading: the agent must read
+    // the SoC before it assesses, not refuse for "soc unknown".
+    posting_battery device{battery, clock, io.get_executor()};
+    cleori.activations.push_back(make("async", cleori::mfrr_direction::up, 60.0_kW, 10s, 60s));
+    cleori::basic_agent<posting_battery, cleori::test::memory_transport, cleori::manual_clock> a{
+        device, transport, {.token = "token-A"}, clock};
+    BOOST_TEST_REQUIRE(a.start().has_value());
+    run(2min);
+    BOOST_TEST(a.counters().activations_refused == 0u);
+    BOOST_TEST(commands() == cmd({{0.2, 0.0}, {10.1, -60.0}, {70.1, 0.0}})); // each command takes 100 ms to arrive
+    BOOST_TEST(cleori.confirmations_of("async") == 1u);
+    a.stop();
+    run(1s);
+    BOOST_TEST(a.stopped());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

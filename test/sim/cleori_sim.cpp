@@ -130,12 +130,16 @@ std::string readable(boost::json::value const& report) {
             auto const& act = actv.as_object();
             os << "  activation " << act.at("id").as_string().c_str() << " [" << act.at("status").as_string().c_str()
                << "]: requested " << act.at("requested_kw").to_number<double>() << " kW";
-            if (auto const* d = act.if_contains("delivered_mean_kw")) os << ", delivered " << d->to_number<double>() << " kW";
-            else os << ", delivered n/a";
-            if (auto const* c = act.if_contains("confirmed_setpoint_kw")) os << ", confirmed at " << c->to_number<double>() << " kW";
+            if (auto const* why = act.if_contains("refusal")) {
+                os << ", REFUSED by the battery (" << why->as_string().c_str() << ")";
+            } else {
+                if (auto const* d = act.if_contains("delivered_mean_kw")) os << ", delivered " << d->to_number<double>() << " kW";
+                else os << ", delivered n/a";
+                if (auto const* c = act.if_contains("confirmed_setpoint_kw")) os << ", executing at " << c->to_number<double>() << " kW";
+            }
             if (auto const* l = act.if_contains("confirmation_latency_ms"))
-                os << ", confirmed " << l->to_number<long long>() << " ms after first served";
-            else os << ", not confirmed";
+                os << ", answered " << l->to_number<long long>() << " ms after it could";
+            else os << ", NOT CONFIRMED";
             os << ", " << act.at("confirmations").to_number<long long>() << " confirmation request(s)\n";
         }
     }

@@ -122,7 +122,19 @@ class basic_agent {
                                         "next_delay(retry_context) -> result<milliseconds> and on_success(time_point). "
                                         "See doc/concepts/RetryStrategy.md");
 
-    using timer_type = decltype(std::declval<Clock&>().make_timer(std::declval<boost::asio::any_io_executor>()));
+    // With a policy that fails its concept, nothing below is instantiated, so
+    // the static_assert above is the only error the user sees.
+    static constexpr bool policies_ok =
+        BatteryDevice<Device> && cleori::Transport<Transport> && cleori::Clock<Clock> && RetryStrategy<Retry>;
+    template <class C, bool = policies_ok>
+    struct timer_of {
+        using type = decltype(std::declval<C&>().make_timer(std::declval<boost::asio::any_io_executor>()));
+    };
+    template <class C>
+    struct timer_of<C, false> {
+        using type = void*;
+    };
+    using timer_type = typename timer_of<Clock>::type;
 
 public:
     using device_type = Device;
@@ -133,12 +145,17 @@ public:
     static constexpr std::chrono::milliseconds max_poll_interval{60000};
 
     basic_agent(Device& device, Transport& transport, agent_config config, Clock clock = Clock{}, Retry retry = Retry{})
-        : s_(std::make_shared<state>(device, transport, std::move(config), std::move(clock), std::move(retry))) {
-        if constexpr (StaticallyRatedBattery<Device>) static_assert(assert_mfrr_minimum<Device>);
+    {
+        if constexpr (policies_ok) {
+            if constexpr (StaticallyRatedBattery<Device>) static_assert(assert_mfrr_minimum<Device>);
+            s_ = std::make_shared<state>(device, transport, std::move(config), std::move(clock), std::move(retry));
+        }
     }
     basic_agent(basic_agent const&) = delete;
     basic_agent& operator=(basic_agent const&) = delete;
-    ~basic_agent() { s_->stop(); }
+    ~basic_agent() {
+        if constexpr (policies_ok) s_->stop();
+    }
 
     /// @brief Checks the configuration (and run-time ratings) and starts the
     /// loops. Errors: `config_telemetry_interval`, `config_poll_interval`,
@@ -387,6 +404,8 @@ private:
                     error("poll: " + r.error().describe());
                 } else {
                     ++counters.polls;
+                    if (has_new(*r)) co_await refresh_soc(); // assess against the SoC of now
+                    if (stopping) break;
                     merge(*r);
                 }
                 if (!first_poll_done) {
@@ -395,6 +414,17 @@ private:
                 }
                 while (next <= clock.now()) next += config.poll_interval;
                 if (!co_await sleep_until(poll_timer, next)) break;
+            }
+        }
+
+        bool has_new(activation_poll const& poll) {
+            return std::any_of(poll.activations.begin(), poll.activations.end(),
+                               [&](activation const& a) { return find(a.id) == nullptr && !a.is_cancellation(); });
+        }
+        boost::asio::awaitable<void> refresh_soc() {
+            auto [ec, st] = co_await async_read(boost::asio::as_tuple(boost::asio::use_awaitable));
+            if (!ec && st.soc) {
+                if (auto smp = make_sample(clock.wall_now(), battery_state{std::nullopt, st.soc})) last_soc = smp->soc;
             }
         }
 
@@ -444,7 +474,7 @@ private:
                 if (!verdict.feasible) {
                     t.phase = activation_phase::refused;
                     ++counters.activations_refused;
-                    say(log_level::warning, "activation " + a.id + " refused: " + verdict.reason);
+                    say(log_level::info, "activation " + a.id + " refused: " + verdict.reason);
                     if (hooks.on_activation_refused) hooks.on_activation_refused(a, verdict.reason);
                     enqueue_confirmation(a.id, {now, confirmation_status::unavailable, verdict.reason, std::nullopt});
                 } else {

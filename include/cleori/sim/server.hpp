@@ -114,6 +114,7 @@ struct activation_record {
     std::size_t confirmations = 0;
     std::optional<std::chrono::steady_clock::time_point> confirmed_at{};
     std::optional<std::chrono::steady_clock::time_point> actionable_at{}; ///< later of first served and start_time
+    std::optional<timestamp> cancelled_wall{}; ///< when it was cancelled (ends the delivery window)
     std::optional<confirmation> first_confirmation{};
 };
 
@@ -279,7 +280,11 @@ private:
                         o["confirmation_latency_ms"] = detail::gap(*r.confirmed_at - *r.actionable_at).count();
                     if (r.first_confirmation && r.first_confirmation->setpoint)
                         o["confirmed_setpoint_kw"] = r.first_confirmation->setpoint->in_kw();
-                    if (auto d = delivered(a, r.a)) o["delivered_mean_kw"] = *d;
+                    bool const refused =
+                        r.first_confirmation && r.first_confirmation->status == confirmation_status::unavailable;
+                    if (refused && r.first_confirmation->reason) o["refusal"] = *r.first_confirmation->reason;
+                    if (!refused)
+                        if (auto d = delivered(a, r.a, r.cancelled_wall)) o["delivered_mean_kw"] = *d;
                     acts.push_back(std::move(o));
                 }
                 assets_out.push_back(boost::json::object{
@@ -315,11 +320,14 @@ private:
         }
 
         // Mean measured power over the activation window, from the telemetry received.
-        static std::optional<double> delivered(detail::asset_record const& a, activation const& act) {
+        static std::optional<double> delivered(detail::asset_record const& a, activation const& act,
+                                               std::optional<timestamp> cancelled) {
             double sum = 0;
             std::size_t n = 0;
             for (auto const& s : a.received) {
-                if (!s.power || s.time < act.start_time || (act.end_time && s.time >= *act.end_time)) continue;
+                if (!s.power || s.time < act.start_time || (act.end_time && s.time >= *act.end_time) ||
+                    (cancelled && s.time >= *cancelled))
+                    continue;
                 sum += s.power->in_kw();
                 ++n;
             }
@@ -575,9 +583,11 @@ private:
         r.confirmed_at = now;
         {
             // Latency counts from when the agent could act: it had seen the
-            // activation and its start time had come.
+            // activation and (to confirm execution) its start time had come.
+            // A refusal can be sent as soon as the activation is seen.
             auto const wall = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
-            auto const start = now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(wall - r.a.start_time);
+            auto start = now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(wall - r.a.start_time);
+            if (c->status == confirmation_status::unavailable) start = r.first_served.value_or(now);
             r.actionable_at = r.first_served ? std::max(*r.first_served, start) : start;
         }
         r.first_confirmation = *c;
@@ -587,7 +597,7 @@ private:
                << (c->status == confirmation_status::executing ? "executing" : "unavailable");
             if (c->setpoint) os << " at " << *c->setpoint;
             if (c->reason) os << " (" << *c->reason << ")";
-            if (r.first_served) os << " after " << detail::gap(now - *r.first_served).count() << " ms";
+            os << ", " << detail::gap(now - *r.actionable_at).count() << " ms after it could";
             s.event(os.str());
         }
         if (c->status == confirmation_status::executing && r.a.status == activation_status::pending)
@@ -805,6 +815,8 @@ private:
             if (it == s.activations.end()) return what + ": unknown activation \"" + id + "\"";
             if (what == "cancel") {
                 it->second.a.status = activation_status::cancelled;
+                it->second.cancelled_wall =
+                    std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
                 s.event("activation " + id + " cancelled");
                 return {};
             }

@@ -1,0 +1,21 @@
+#pragma once
+/// @file
+/// @brief `cleori::agent<Device>` — the ready-made configuration of
+/// `basic_agent`: Beast transport (HTTP/1.1 + TLS), real clocks, the default
+/// retry strategy (backoff with full jitter inside a retry budget), API v1.
+///
+/// @code
+/// cleori::beast_transport transport{io.get_executor(), "https://cleori.example"};
+/// cleori::agent<my_battery> agent{battery, transport, {.token = token}};
+/// @endcode
+
+#include <cleori/engine/agent.hpp>
+#include <cleori/transport/beast_transport.hpp>
+
+namespace cleori {
+
+/// @tparam Device a `BatteryDevice`
+template <class Device>
+using agent = basic_agent<Device, beast_transport, real_clock, default_retry, api_profile_v1>;
+
+} // namespace cleori
