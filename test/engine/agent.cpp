@@ -350,6 +350,60 @@ BOOST_AUTO_TEST_CASE(invalid_activations_are_reported_not_executed) {
     BOOST_TEST(named);
 }
 
+// A device that reports only some values, or configured ratings.
+struct partial_battery {
+    static constexpr cleori::battery_ratings ratings = fixture::battery_type::ratings;
+    int n = 0;
+    void async_read_state(auto h) {
+        ++n; // power only, soc only, neither, then an absurd soc (dropped from the sample)
+        cleori::battery_state s;
+        if (n % 4 == 1) s.power = -5.0_kW;
+        if (n % 4 == 2) s.soc = 40.0_pct;
+        if (n % 4 == 0) s = {.power = 1.0_kW, .soc = cleori::percent{250.0}};
+        h(boost::system::error_code{}, s);
+    }
+    void async_apply_setpoint(cleori::kilowatts, auto h) { h(boost::system::error_code{}); }
+};
+
+BOOST_AUTO_TEST_CASE(partial_readings_become_partial_samples) {
+    partial_battery device;
+    cleori::basic_agent<partial_battery, cleori::test::memory_transport, cleori::manual_clock> a{
+        device, transport, {.token = "token-A"}, clock};
+    BOOST_TEST_REQUIRE(a.start().has_value());
+    run(15s); // readings at 0, 5, 10, 15 s
+    BOOST_TEST_REQUIRE(cleori.samples.size() == 3u);
+    BOOST_TEST((cleori.samples[0].sample.power == -5.0_kW && !cleori.samples[0].sample.soc));
+    BOOST_TEST((!cleori.samples[1].sample.power && cleori.samples[1].sample.soc == 40.0_pct));
+    BOOST_TEST((cleori.samples[2].sample.power == 1.0_kW && !cleori.samples[2].sample.soc));
+    BOOST_TEST(a.counters().sample_read_failures == 1u); // the reading with neither value
+    a.stop();
+    run(1s);
+}
+
+struct configured_battery {
+    cleori::battery_ratings configured;
+    cleori::battery_ratings ratings() const { return configured; }
+    void async_read_state(auto h) { h(boost::system::error_code{}, cleori::battery_state{0.0_kW, 50.0_pct}); }
+    void async_apply_setpoint(cleori::kilowatts, auto h) { h(boost::system::error_code{}); }
+};
+
+BOOST_AUTO_TEST_CASE(ratings_from_configuration_are_checked_at_start) {
+    auto r = cleori::reference_battery::ratings;
+    r.capacity = 80.0_kWh;
+    configured_battery small{r};
+    cleori::basic_agent<configured_battery, cleori::test::memory_transport, cleori::manual_clock> a{
+        small, transport, {.token = "token-A"}, clock};
+    auto started = a.start();
+    BOOST_TEST_REQUIRE(!started.has_value());
+    BOOST_TEST(started.error() == make_error_code(cleori::error::ratings_below_mfrr_minimum));
+    configured_battery ok{cleori::reference_battery::ratings};
+    cleori::basic_agent<configured_battery, cleori::test::memory_transport, cleori::manual_clock> b{
+        ok, transport, {.token = "token-A"}, clock};
+    BOOST_TEST(b.start().has_value());
+    b.stop();
+    run(1s);
+}
+
 // A device that answers 100 ms later, like one behind a PLC.
 struct posting_battery {
     static constexpr cleori::battery_ratings ratings = fixture::battery_type::ratings;
