@@ -138,11 +138,14 @@ std::string readable(boost::json::value const& report) {
                 if (auto const* c = act.if_contains("confirmed_setpoint_kw")) os << ", executing at " << c->to_number<double>() << " kW";
             }
             if (auto const* l = act.if_contains("confirmation_latency_ms"))
-                os << ", answered " << l->to_number<long long>() << " ms after it could";
+                os << ", answered " << l->to_number<double>() << " ms after it could";
             else os << ", NOT CONFIRMED";
             os << ", " << act.at("confirmations").to_number<long long>() << " confirmation request(s)\n";
         }
     }
+    auto const& late = report.at("telemetry_lateness_ms");
+    os << "telemetry arrived " << late.at("p50").to_number<double>() << " ms after its time at p50, "
+       << late.at("p99").to_number<double>() << " ms at p99 (back-filled samples included)\n";
     for (auto const& e : report.at("control_errors").as_array()) os << "control error: " << e.as_string().c_str() << "\n";
     return os.str();
 }

@@ -456,7 +456,7 @@ private:
                     bool const cancelled = a.is_cancellation() && !t->a.is_cancellation();
                     t->a = a;
                     t->setpoint = std::clamp(a.setpoint(), -ratings_of(device).max_discharge, ratings_of(device).max_charge);
-                    say(log_level::info, "activation " + a.id + (cancelled ? " cancelled" : " modified"));
+                    if (log) say(log_level::info, "activation " + a.id + (cancelled ? " cancelled" : " modified"));
                     control_dirty = true;
                     continue;
                 }
@@ -474,10 +474,10 @@ private:
                 if (!verdict.feasible) {
                     t.phase = activation_phase::refused;
                     ++counters.activations_refused;
-                    say(log_level::info, "activation " + a.id + " refused: " + verdict.reason);
+                    if (log) say(log_level::info, "activation " + a.id + " refused: " + verdict.reason);
                     if (hooks.on_activation_refused) hooks.on_activation_refused(a, verdict.reason);
                     enqueue_confirmation(a.id, {now, confirmation_status::unavailable, verdict.reason, std::nullopt});
-                } else {
+                } else if (log) {
                     std::ostringstream os;
                     os << "activation " << a.id << " accepted: " << verdict.setpoint << " from "
                        << to_rfc3339(a.start_time);
@@ -517,7 +517,7 @@ private:
                 for (auto i : res.ended) {
                     ++counters.activations_ended;
                     auto const& t = tracked[i];
-                    say(log_level::info, "activation " + t.a.id + " ended: " + std::string(to_string(*t.ended)));
+                    if (log) say(log_level::info, "activation " + t.a.id + " ended: " + std::string(to_string(*t.ended)));
                     if (hooks.on_activation_ended) hooks.on_activation_ended(t.a, *t.ended);
                 }
                 std::optional<mono_time> wake;
@@ -536,7 +536,7 @@ private:
                     for (auto i : res.started) {
                         auto& t = tracked[i];
                         ++counters.activations_applied;
-                        say(log_level::info, "activation " + t.a.id + " executing at " + to_text(t.setpoint));
+                        if (log) say(log_level::info, "activation " + t.a.id + " executing at " + to_text(t.setpoint));
                         if (hooks.on_activation_applied) hooks.on_activation_applied(t.a, t.setpoint);
                         enqueue_confirmation(t.a.id, {clock.wall_now(), confirmation_status::executing, std::nullopt,
                                                       t.setpoint});

@@ -99,6 +99,7 @@ struct asset_record {
     std::size_t duplicate_samples = 0;
     std::size_t telemetry_requests = 0;
     std::set<timestamp> sample_times{}; ///< every distinct sample time (back-fill arrives late)
+    std::vector<double> lateness_ms{};  ///< arrival wall time − sample time, per sample
     std::optional<std::chrono::steady_clock::time_point> last_telemetry_at{};
     std::chrono::milliseconds max_telemetry_gap{0};
     std::size_t polls = 0;
@@ -120,6 +121,10 @@ struct activation_record {
 
 inline std::chrono::milliseconds gap(std::chrono::steady_clock::duration d) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(d);
+}
+// Milliseconds with microsecond resolution, for latencies.
+inline double ms(std::chrono::steady_clock::duration d) {
+    return static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()) / 1000.0;
 }
 
 } // namespace detail
@@ -277,7 +282,7 @@ private:
                                           {"status", std::string(name_of(r.a.status))},
                                           {"confirmations", r.confirmations}};
                     if (r.first_served && r.confirmed_at && r.actionable_at)
-                        o["confirmation_latency_ms"] = detail::gap(*r.confirmed_at - *r.actionable_at).count();
+                        o["confirmation_latency_ms"] = detail::ms(*r.confirmed_at - *r.actionable_at);
                     if (r.first_confirmation && r.first_confirmation->setpoint)
                         o["confirmed_setpoint_kw"] = r.first_confirmation->setpoint->in_kw();
                     bool const refused =
@@ -298,9 +303,18 @@ private:
                     {"max_poll_gap_s", static_cast<double>(a.max_poll_gap.count()) / 1000.0},
                     {"activations", std::move(acts)}});
             }
+            std::vector<double> late;
+            for (auto const& a : assets) late.insert(late.end(), a.lateness_ms.begin(), a.lateness_ms.end());
+            std::sort(late.begin(), late.end());
+            auto pct = [&](double q) {
+                return late.empty() ? 0.0 : late[static_cast<std::size_t>(q * static_cast<double>(late.size() - 1))];
+            };
+            boost::json::object lateness{{"samples", late.size()}, {"p50", pct(0.5)}, {"p99", pct(0.99)},
+                                         {"max", late.empty() ? 0.0 : late.back()}};
             boost::json::array errors;
             for (auto const& e : control_errors) errors.push_back(boost::json::string(e));
             return boost::json::object{{"api_requests", api_requests},
+                                       {"telemetry_lateness_ms", std::move(lateness)},
                                        {"assets", std::move(assets_out)},
                                        {"control_errors", std::move(errors)}};
         }
@@ -509,6 +523,7 @@ private:
         auto samples = decode_telemetry(body, &why);
         if (!samples) return error_response(422, "invalid_telemetry", why);
         ++a.telemetry_requests;
+        auto const wall = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
         if (a.last_telemetry_at) a.max_telemetry_gap = std::max(a.max_telemetry_gap, detail::gap(now - *a.last_telemetry_at));
         a.last_telemetry_at = now;
         for (auto const& smp : *samples) {
@@ -516,6 +531,9 @@ private:
                 ++a.duplicate_samples;
                 continue;
             }
+            a.lateness_ms.push_back(
+                static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(wall - smp.time).count()) /
+                1000.0);
             a.received.push_back(smp);
             ++a.samples;
         }
