@@ -1,0 +1,56 @@
+// One process serving a fleet with cleori: N agents (one token and one
+// simulated battery each) on one thread, over K shared keep-alive
+// connections. Agents start spread over one telemetry interval, as a real
+// fleet would. Prints one JSON line: CPU seconds and RSS over the run.
+//   fleet_client --url U [--ca F] --assets N --telemetry-ms T --poll-ms P --duration-s D [--connections K]
+#include "support/fleet_common.hpp"
+
+#include <cleori/agent.hpp>
+#include <cleori/device/simulated_battery.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <iostream>
+
+namespace asio = boost::asio;
+
+int main(int argc, char** argv) {
+    auto const o = bench::parse_fleet_args(argc, argv);
+    asio::io_context io{1};
+    auto const rss_before = bench::rss_kb();
+    std::vector<std::unique_ptr<cleori::beast_transport>> transports;
+    for (std::size_t c = 0; c < o.connections; ++c)
+        transports.push_back(std::make_unique<cleori::beast_transport>(io.get_executor(), o.url,
+                                                                       cleori::transport_options{.ca_file = o.ca}));
+    std::vector<std::unique_ptr<cleori::simulated_battery>> batteries;
+    std::vector<std::unique_ptr<cleori::agent<cleori::simulated_battery>>> agents;
+    std::vector<std::unique_ptr<asio::steady_timer>> starters;
+    for (std::size_t i = 0; i < o.assets; ++i) {
+        batteries.push_back(std::make_unique<cleori::simulated_battery>());
+        agents.push_back(std::make_unique<cleori::agent<cleori::simulated_battery>>(
+            *batteries.back(), *transports[i % o.connections],
+            cleori::agent_config{.token = bench::fleet_token(i), .telemetry_interval = o.telemetry,
+                                 .poll_interval = o.poll},
+            cleori::real_clock{}, cleori::default_retry{cleori::exponential_backoff{{.seed = i + 1}}}));
+        starters.push_back(std::make_unique<asio::steady_timer>(io, bench::start_offset(i, o)));
+        starters.back()->async_wait([&, i](boost::system::error_code) { static_cast<void>(agents[i]->start()); });
+    }
+    auto const cpu_before = bench::cpu_seconds();
+    asio::steady_timer stop(io, o.duration);
+    stop.async_wait([&](boost::system::error_code) {
+        for (auto& a : agents) a->stop();
+    });
+    auto const all_stopped = [&] {
+        return std::all_of(agents.begin(), agents.end(), [](auto const& a) { return a->stopped(); });
+    };
+    while (!all_stopped() && io.run_one()) {}
+    std::uint64_t sent = 0, polls = 0, failures = 0;
+    for (auto const& a : agents) {
+        sent += a->counters().samples_sent;
+        polls += a->counters().polls;
+        failures += a->counters().telemetry_failures + a->counters().poll_failures;
+    }
+    bench::print_fleet_result(bench::cpu_seconds() - cpu_before, rss_before, bench::rss_kb(), sent, polls, failures);
+    return 0;
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/python3
+"""Fleet scale at Cleori cadence (telemetry every 10 s, poll every 30 s), with
+time compressed by a factor K: the clients run at 10/K s and 30/K s, so every
+network exchange is real and K times as frequent. CPU per asset at the real
+cadence is the measured CPU divided by K. Each point: a fresh cleori-sim
+process (the server, its CPU not counted), one client process (cleori,
+libcurl multi, or Python aiohttp), N assets over 4 connections, activations
+for every tenth asset. Prints Markdown.
+   fleet_scale.py --build DIR [--sizes 250,1000,2500] [--duration 12] [--compression 10]"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+
+opts = dict(zip(sys.argv[1::2], sys.argv[2::2]))
+build = opts["--build"]
+sizes = [int(s) for s in opts.get("--sizes", "250,1000,2500").split(",")]
+duration = int(opts.get("--duration", "12"))
+k = int(opts.get("--compression", "10"))
+here = os.path.dirname(os.path.abspath(__file__))
+sim = os.path.join(build, "test", "cleori-sim")
+clients = {
+    "cleori": [os.path.join(build, "benchmark", "fleet_client")],
+    "libcurl multi + nlohmann/json": [os.path.join(build, "benchmark", "curl_multi_fleet")],
+    "Python aiohttp": ["/usr/bin/python3", os.path.join(here, "baseline", "aiohttp_fleet.py")],
+}
+work = tempfile.mkdtemp(prefix="cleori-fleet-")
+
+
+def sh(cmd):
+    subprocess.run(cmd, shell=True, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=work)
+
+
+# A private CA and a certificate for 127.0.0.1, made for this run.
+sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem "
+   "-subj /CN=bench-ca -days 2")
+sh("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1")
+with open(os.path.join(work, "ext.cnf"), "w") as f:
+    f.write("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+sh("openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile ext.cnf")
+
+
+def percentile(values, q):
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * (len(values) - 1) + 0.5))]
+
+
+def point(client, n, tls):
+    tokens = os.path.join(work, "tokens")
+    with open(tokens, "w") as f:
+        f.write("\n".join("fleet-token-%d" % i for i in range(n)) + "\n")
+    scenario = os.path.join(work, "scenario.json")
+    actions = [{"at_s": 2, "action": "create", "asset": "asset-%d" % (i + 1),
+                "activation": {"id": "act-%d" % i, "direction": "up" if i % 20 else "down", "power": 60,
+                               "start_in_s": 0, "duration_s": 5}} for i in range(0, n, 10)]
+    with open(scenario, "w") as f:
+        json.dump({"actions": actions}, f)
+    report = os.path.join(work, "report.json")
+    cmd = [sim, "--port", "0", "--tokens-file", tokens, "--scenario", scenario, "--report", report, "--quiet"]
+    if tls:
+        cmd += ["--tls-cert", os.path.join(work, "server.crt"), "--tls-key", os.path.join(work, "server.key")]
+    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    port = server.stdout.readline().split("127.0.0.1:")[1].split()[0]
+    url = ("https" if tls else "http") + "://127.0.0.1:" + port
+    args = ["--url", url, "--assets", str(n), "--telemetry-ms", str(10000 // k), "--poll-ms", str(30000 // k),
+            "--duration-s", str(duration), "--connections", "4"]
+    if tls:
+        args += ["--ca", os.path.join(work, "ca.pem")]
+    out = subprocess.run(clients[client] + args, capture_output=True, text=True, timeout=duration * 5 + 60)
+    server.send_signal(signal.SIGTERM)
+    server.communicate(timeout=60)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    with open(report) as f:
+        rep = json.load(f)
+    latencies = [a["confirmation_latency_ms"] for asset in rep["assets"] for a in asset["activations"]
+                 if "confirmation_latency_ms" in a]
+    util = result["cpu_s"] / duration / k  # fraction of one core at the real cadence
+    return {
+        "util": util,
+        "cpu_per_asset_us_s": util / n * 1e6,
+        "rss_per_asset_kb": (result["rss_kb_after"] - result["rss_kb_before"]) / n,
+        "late_p99": rep["telemetry_lateness_ms"]["p99"],
+        "act_p99": percentile(latencies, 0.99),
+        "confirmed": len(latencies), "expected": len(actions),
+        "failures": result["failures"],
+    }
+
+
+print("### Fleet scale (one client process, one thread)\n")
+print("Telemetry every 10 s and polls every 30 s per asset, compressed %d× (so %d ms and %d ms), %d s per point, "
+      "4 connections, cleori-sim as the server in its own process. CPU is the client's, scaled back to the real "
+      "cadence: the share of one core. RSS per asset is the client's resident growth divided by N.\n"
+      % (k, 10000 // k, 30000 // k, duration))
+print("| client | transport | assets | CPU (% of a core) | CPU per asset (µs/s) | RSS per asset (KiB) | "
+      "telemetry lateness p99 (ms) | activation confirmation p99 (ms) | confirmed | failed requests |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+largest = {}
+for tls in (False, True):
+    for client in clients:
+        for n in sizes:
+            try:
+                r = point(client, n, tls)
+            except Exception as e:  # a baseline that falls over is a result too
+                print("| %s | %s | %d | failed: %s | | | | | | |" % (client, "TLS" if tls else "plain", n,
+                                                                   str(e).splitlines()[0][:60]))
+                continue
+            print("| %s | %s | %d | %.2f | %.1f | %.1f | %.1f | %.1f | %d/%d | %d |" % (
+                client, "TLS" if tls else "plain", n, 100 * r["util"], r["cpu_per_asset_us_s"],
+                r["rss_per_asset_kb"], r["late_p99"], r["act_p99"], r["confirmed"], r["expected"], r["failures"]))
+            sys.stdout.flush()
+            key = (client, "TLS" if tls else "plain")
+            largest[key] = r["util"] / n  # per-asset share, from the largest size measured
+print("\n### Largest fleet under 50 % of one core (extrapolated from the largest size measured)\n")
+print("| client | transport | assets at 50 % of a core |\n|---|---|---|")
+for (client, transport), per_asset in largest.items():
+    print("| %s | %s | %s |" % (client, transport, "{:,}".format(int(0.5 / per_asset)) if per_asset > 0 else "n/a"))

@@ -1,0 +1,70 @@
+#pragma once
+// Shared by the C++ fleet clients (cleori and libcurl-multi): arguments,
+// tokens, start spreading, CPU and RSS measurement, the result line.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+namespace bench {
+
+struct fleet_args {
+    std::string url, ca;
+    std::size_t assets = 100, connections = 4;
+    std::chrono::milliseconds telemetry{1000}, poll{3000}, duration{10000};
+};
+
+inline fleet_args parse_fleet_args(int argc, char** argv) {
+    fleet_args o;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        std::string const a = argv[i], v = argv[i + 1];
+        if (a == "--url") o.url = v;
+        else if (a == "--ca") o.ca = v;
+        else if (a == "--assets") o.assets = std::stoul(v);
+        else if (a == "--connections") o.connections = std::stoul(v);
+        else if (a == "--telemetry-ms") o.telemetry = std::chrono::milliseconds(std::stol(v));
+        else if (a == "--poll-ms") o.poll = std::chrono::milliseconds(std::stol(v));
+        else if (a == "--duration-s") o.duration = std::chrono::milliseconds(std::stol(v) * 1000);
+        else {
+            std::fprintf(stderr, "unknown option %s\n", a.c_str());
+            std::exit(2);
+        }
+    }
+    if (o.url.empty()) std::exit(2);
+    return o;
+}
+
+inline std::string fleet_token(std::size_t i) { return "fleet-token-" + std::to_string(i); }
+
+// Agents start spread evenly over one telemetry interval.
+inline std::chrono::milliseconds start_offset(std::size_t i, fleet_args const& o) {
+    return std::chrono::milliseconds(static_cast<long long>(i) * o.telemetry.count() /
+                                     static_cast<long long>(o.assets));
+}
+
+inline double cpu_seconds() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+inline long rss_kb() {
+    std::ifstream f("/proc/self/statm");
+    long size = 0, resident = 0;
+    f >> size >> resident;
+    return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+inline void print_fleet_result(double cpu, long rss_before, long rss_after, unsigned long long sent,
+                               unsigned long long polls, unsigned long long failures) {
+    std::printf("{\"cpu_s\":%.3f,\"rss_kb_before\":%ld,\"rss_kb_after\":%ld,\"samples_sent\":%llu,\"polls\":%llu,"
+                "\"failures\":%llu}\n",
+                cpu, rss_before, rss_after, sent, polls, failures);
+}
+
+} // namespace bench
