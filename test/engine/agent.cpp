@@ -317,6 +317,34 @@ BOOST_AUTO_TEST_CASE(stop_returns_to_baseline_at_once) {
     BOOST_TEST_CONTEXT("commands: " << commands()) BOOST_TEST(commands() == cmd({{0.0, 0.0}, {5.0, -60.0}, {60.0, 0.0}}));
     BOOST_TEST((ended == std::vector{cleori::end_reason::shutdown}));
     BOOST_TEST(clock.pending_timers() == 0u);
+    // Every sample is accounted for: sent, or still unsent when the agent stopped.
+    auto const& k = agent->counters();
+    BOOST_TEST(k.samples_abandoned == 0u); // the sample taken at 60 s left before Cleori went away
+    BOOST_TEST(k.samples_sent + k.samples_evicted + k.samples_abandoned == k.samples_taken);
+}
+
+BOOST_AUTO_TEST_CASE(stop_tries_to_deliver_the_outbox_and_counts_what_is_left) {
+    start();
+    run(30s);
+    cleori.down = true;
+    run(20s); // 4 samples queue up
+    agent->stop();
+    run(1min);
+    BOOST_TEST(agent->stopped());
+    auto const& k = agent->counters();
+    BOOST_TEST(k.samples_abandoned == 4u);
+    BOOST_TEST(k.samples_sent + k.samples_evicted + k.samples_abandoned == k.samples_taken);
+    // With Cleori back, the same stop delivers them.
+    cleori.down = false;
+    start();
+    run(30s);
+    cleori.down = true;
+    run(20s);
+    cleori.down = false;
+    agent->stop();
+    run(1min);
+    BOOST_TEST(agent->counters().samples_abandoned == 0u);
+    BOOST_TEST(agent->counters().samples_sent == agent->counters().samples_taken);
 }
 
 BOOST_AUTO_TEST_CASE(token_rotation_without_restart_and_no_token_in_logs) {

@@ -76,6 +76,7 @@ struct agent_counters {
     std::uint64_t sample_read_failures = 0;  ///< readings that failed or had no usable value
     std::uint64_t samples_sent = 0;          ///< samples acknowledged by Cleori
     std::uint64_t samples_evicted = 0;       ///< oldest samples dropped because the outbox was full
+    std::uint64_t samples_abandoned = 0;     ///< samples still unsent when the agent stopped
     std::uint64_t telemetry_requests = 0;    ///< telemetry requests acknowledged
     std::uint64_t telemetry_failures = 0;    ///< telemetry requests that failed (after retries)
     std::uint64_t polls = 0;                 ///< successful polls
@@ -163,7 +164,9 @@ public:
     result<void> start() { return s_->start(s_); }
 
     /// @brief Stops: commands baseline (0 kW) at once, ends every activation
-    /// (reason `shutdown`), and lets the loops finish their in-flight request.
+    /// (reason `shutdown`), sends what is left in the outbox for at most one
+    /// telemetry interval (the rest is counted in `samples_abandoned`), and
+    /// lets the loops finish their in-flight request.
     void stop() { s_->stop(); }
     /// @brief True once every loop has ended and baseline was commanded.
     [[nodiscard]] bool stopped() const noexcept { return s_->loops == 0 && s_->stopping; }
@@ -192,7 +195,8 @@ private:
               outbox(static_cast<std::size_t>(std::max<std::int64_t>(
                   1, std::chrono::duration_cast<std::chrono::milliseconds>(config.outbox_span).count() /
                          std::max<std::int64_t>(1, config.telemetry_interval.count())))),
-              telemetry_timer(clock.make_timer(t.get_executor())), poll_timer(clock.make_timer(t.get_executor())),
+              telemetry_timer(clock.make_timer(t.get_executor())), send_timer(clock.make_timer(t.get_executor())),
+              poll_timer(clock.make_timer(t.get_executor())),
               control_timer(clock.make_timer(t.get_executor())), confirm_timer(clock.make_timer(t.get_executor())) {}
 
         Device& device;
@@ -201,7 +205,7 @@ private:
         Clock clock;
         client_type client;
         telemetry_outbox outbox;
-        timer_type telemetry_timer, poll_timer, control_timer, confirm_timer;
+        timer_type telemetry_timer, send_timer, poll_timer, control_timer, confirm_timer;
         agent_hooks hooks;
         agent_counters counters;
         std::function<void(log_level, std::string_view)> log;
@@ -213,6 +217,8 @@ private:
         bool control_dirty = true;
         bool confirm_waiting = false;
         bool first_poll_done = false;
+        bool sender_waiting = false;
+        bool last_send_failed = false;
         bool started = false;
         bool stopping = false;
         int loops = 0;
@@ -240,6 +246,7 @@ private:
             started = true;
             weak_self = self;
             spawn(self, &state::telemetry_loop);
+            spawn(self, &state::sender_loop);
             spawn(self, &state::poll_loop);
             spawn(self, &state::control_loop);
             spawn(self, &state::confirm_loop);
@@ -269,6 +276,7 @@ private:
             if (stopping) return;
             stopping = true;
             telemetry_timer.cancel();
+            send_timer.cancel();
             poll_timer.cancel();
             control_timer.cancel();
             confirm_timer.cancel();
@@ -325,7 +333,7 @@ private:
                 token);
         }
 
-        // --- telemetry: sample, send the live sample, back-fill the rest ---
+        // --- telemetry: sampling never waits for the network ---
         boost::asio::awaitable<void> telemetry_loop() {
             using boost::asio::as_tuple;
             using boost::asio::use_awaitable;
@@ -344,30 +352,55 @@ private:
                         ++counters.samples_evicted;
                         if (hooks.on_telemetry_dropped) hooks.on_telemetry_dropped(1);
                     }
+                    if (sender_waiting) send_timer.cancel();
                 } else {
                     ++counters.sample_read_failures;
                     error("device reading had no usable power or soc");
                 }
-                co_await flush(next);
-                // A slow device or network never makes the cadence drift:
-                // missed ticks are skipped, the schedule keeps its phase.
+                // A slow device never makes the cadence drift: missed ticks
+                // are skipped, the schedule keeps its phase.
                 while (next <= clock.now()) next += config.telemetry_interval;
                 if (!co_await sleep_until(telemetry_timer, next)) break;
             }
         }
 
+        // Sends what the sampler produced: the newest sample first, then the
+        // backlog, each attempt bounded by one telemetry interval.
+        boost::asio::awaitable<void> sender_loop() {
+            for (;;) {
+                if (stopping) { // one last attempt, bounded by one interval
+                    if (!outbox.empty()) co_await flush(clock.now() + config.telemetry_interval);
+                    counters.samples_abandoned = outbox.size();
+                    break;
+                }
+                if (outbox.live() || (!outbox.empty() && !backlog_paused())) {
+                    co_await flush(clock.now() + config.telemetry_interval);
+                    if (stopping) continue;
+                    if (!last_send_failed) continue;
+                }
+                // Nothing new, or Cleori is not answering: wait for the next sample.
+                sender_waiting = true;
+                co_await sleep_until(send_timer, clock.now() + std::chrono::hours(24));
+                sender_waiting = false;
+            }
+        }
+        bool backlog_paused() const { return last_send_failed; }
+
         boost::asio::awaitable<void> flush(mono_time deadline) {
+            last_send_failed = false;
             if (auto live = outbox.live()) {
                 auto r = co_await client.send_telemetry(config.token, std::span(&live->sample, 1), deadline);
                 if (!r) {
                     ++counters.telemetry_failures;
+                    last_send_failed = true;
                     error("telemetry: " + r.error().describe());
                     co_return;
                 }
                 outbox.acknowledge(live->seq);
                 sent(1);
             }
-            while (!stopping && !outbox.empty() && clock.now() < deadline) {
+            while (!outbox.empty() && clock.now() < deadline) {
+                if (outbox.live() && !stopping) break; // a new sample goes first: back to the top
                 auto batch = outbox.backlog(Profile::max_telemetry_batch);
                 if (batch.empty()) break;
                 std::vector<telemetry_sample> samples;
@@ -379,6 +412,7 @@ private:
                 auto r = co_await client.send_telemetry(config.token, samples, deadline);
                 if (!r) {
                     ++counters.telemetry_failures;
+                    last_send_failed = true;
                     error("telemetry back-fill: " + r.error().describe());
                     co_return;
                 }

@@ -62,8 +62,8 @@ enum class fault_kind {
     latency,   ///< wait `delay` before answering normally
     drop,      ///< close the connection without answering
     truncate,  ///< announce a body, send half of it, close
-    malformed, ///< answer 200 with a body that is not JSON
-    oversize,  ///< answer 200 with a body of `size` bytes
+    malformed, ///< process the request, then answer 200 with a body that is not JSON
+    oversize,  ///< process the request, then answer 200 with a body of `size` bytes
 };
 
 /// @brief One fault, applied to the next `count` API requests whose path starts with `path`.
@@ -358,6 +358,8 @@ private:
         response_type res;
         bool drop = false;
         bool truncate = false;
+        bool malformed = false;            // replace the body after processing
+        std::optional<std::size_t> oversize{}; // likewise, with this many bytes
         std::chrono::milliseconds delay{0};
     };
 
@@ -452,6 +454,9 @@ private:
         std::lock_guard lock(s.mutex);
         if (target.substr(0, 5) == "/sim/") return {control(sp, req, target)};
         reply r = handle_api(s, req, target);
+        // A corrupting proxy: the server did the work, the answer is spoiled.
+        if (r.malformed) r.res = json_response(200, R"({"data":[{"id":)");
+        if (r.oversize) r.res = json_response(200, std::string(*r.oversize, ' '));
         unsigned const status = r.res.result_int();
         if (!r.drop && status >= 400 && status < 500 && status != 409 && status != 429) {
             auto const err = decode_api_error<api_profile_v1>(r.res.body());
@@ -479,8 +484,8 @@ private:
                 if (!f.retry_after.empty()) r.res.set(http::field::retry_after, f.retry_after);
                 return r;
             case fault_kind::drop: r.drop = true; return r;
-            case fault_kind::malformed: r.res = json_response(200, R"({"data":[{"id":)"); return r;
-            case fault_kind::oversize: r.res = json_response(200, std::string(f.size, ' ')); return r;
+            case fault_kind::malformed: r.malformed = true; break;
+            case fault_kind::oversize: r.oversize = f.size; break;
             case fault_kind::latency: r.delay = f.delay; break;
             case fault_kind::truncate: r.truncate = true; break;
             }

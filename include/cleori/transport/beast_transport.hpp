@@ -88,7 +88,10 @@ public:
 
     void enqueue(http_request req, response_handler handler) {
         if (!url_.prefix.empty()) req.target = url_.prefix + req.target;
-        queue_.push_back(job{std::move(req), std::move(handler)});
+        // The timeout runs from now: time spent queued behind another
+        // exchange counts, so a caller's deadline holds.
+        auto const deadline = std::chrono::steady_clock::now() + req.timeout;
+        queue_.push_back(job{std::move(req), std::move(handler), deadline});
         if (!running_) {
             running_ = true;
             boost::asio::co_spawn(ex_, run(shared_from_this()), boost::asio::detached);
@@ -116,6 +119,7 @@ private:
     struct job {
         http_request req;
         response_handler handler;
+        std::chrono::steady_clock::time_point deadline;
     };
     using response_type = boost::beast::http::response<boost::beast::http::string_body>;
 
@@ -137,7 +141,7 @@ private:
                 std::move(j.handler)(boost::asio::error::operation_aborted, http_response{});
                 continue;
             }
-            auto [ec, resp] = co_await exchange_with_reconnect(j.req);
+            auto [ec, resp] = co_await exchange_with_reconnect(j.req, j.deadline);
             if (stopped_ && !ec) ec = boost::asio::error::operation_aborted;
             std::move(j.handler)(ec, std::move(resp));
         }
@@ -146,9 +150,8 @@ private:
     }
 
     boost::asio::awaitable<std::pair<boost::system::error_code, http_response>>
-    exchange_with_reconnect(http_request const& req) {
+    exchange_with_reconnect(http_request const& req, std::chrono::steady_clock::time_point deadline) {
         if (config_error_) co_return std::pair{config_error_, http_response{}};
-        auto const deadline = std::chrono::steady_clock::now() + req.timeout;
         bool const reused = connected();
         auto r = co_await exchange(req, deadline);
         // A keep-alive connection the server closed while idle fails on first

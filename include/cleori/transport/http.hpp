@@ -30,7 +30,7 @@ struct http_request {
     std::string target{};       ///< path and query, e.g. `/v1/activations?limit=100&offset=0`
     std::string body{};         ///< JSON, empty for GET
     std::string bearer_token{}; ///< the asset's token
-    std::chrono::milliseconds timeout{5000}; ///< for the whole exchange, connection included
+    std::chrono::milliseconds timeout{5000}; ///< for the whole exchange from the call, queueing and connection included
 };
 
 /// @brief What came back.
