@@ -35,6 +35,14 @@ struct fixture {
     using battery_type = cleori::basic_simulated_battery<cleori::manual_clock>;
     using agent_type = cleori::basic_agent<battery_type, cleori::test::memory_transport, cleori::manual_clock>;
 
+    // Pending waits of a manual clock hold their handlers (and with them the
+    // agent's state): let virtual time run out every deadline and retry
+    // before the io_context goes.
+    ~fixture() {
+        if (agent) agent->stop();
+        clock.run_for(io, std::chrono::hours(1));
+    }
+
     asio::io_context io;
     cleori::manual_clock clock{t0};
     cleori::test::fake_cleori cleori{clock};

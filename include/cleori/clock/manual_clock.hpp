@@ -13,7 +13,9 @@
 /// @endcode
 ///
 /// Copies share one time line (the clock is a handle). Not thread-safe: use it
-/// from the thread that runs the io_context.
+/// from the thread that runs the io_context. A pending wait holds its handler
+/// (as an Asio timer's does), so stop what uses the clock and run the clock
+/// until `pending_timers()` is 0 before destroying the io_context.
 
 #include <cleori/clock/clock.hpp>
 
