@@ -11,12 +11,11 @@
 using namespace cleori::literals;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
+using cleori::test::number;
 using cleori::test::token;
 
 namespace {
 using agent_type = cleori::basic_agent<cleori::simulated_battery, cleori::beast_transport>;
-
-double number(boost::json::value const& v) { return v.to_number<double>(); }
 
 boost::json::object const& activation_report(boost::json::value const& report, std::size_t asset, std::string_view id) {
     for (auto const& a : report.at("assets").at(asset).at("activations").as_array())
@@ -24,11 +23,6 @@ boost::json::object const& activation_report(boost::json::value const& report, s
     throw std::runtime_error("activation not in report: " + std::string(id));
 }
 
-void run_for(asio::io_context& io, std::chrono::milliseconds d) {
-    auto const until = std::chrono::steady_clock::now() + d;
-    io.restart();
-    while (std::chrono::steady_clock::now() < until) io.run_one_until(until);
-}
 } // namespace
 
 BOOST_FIXTURE_TEST_SUITE(net_agent, cleori::test::sim_fixture)
@@ -47,7 +41,7 @@ BOOST_AUTO_TEST_CASE(scenario_with_outage_meets_cleoris_rules) {
     std::vector<std::string> log;
     agent.set_logger([&](cleori::log_level, std::string_view l) { log.emplace_back(l); });
     BOOST_TEST_REQUIRE(agent.start().has_value());
-    run_for(io, 9s);
+    run_for(9s);
     agent.stop();
     drive([&] { return agent.stopped(); });
     BOOST_TEST_REQUIRE(agent.stopped());
@@ -109,7 +103,7 @@ BOOST_AUTO_TEST_CASE(a_fleet_shares_one_keep_alive_connection) {
                                                             .power = 55.0_kW, .start_time = cleori::test::wall_now(),
                                                             .end_time = cleori::test::wall_now() + 1min,
                                                             .status = cleori::activation_status::pending});
-    run_for(io, 3500ms);
+    run_for(3500ms);
     for (auto& a : agents) a->stop();
     drive([&] { return std::all_of(agents.begin(), agents.end(), [](auto const& a) { return a->stopped(); }); });
     auto const report = fleet_sim.report();

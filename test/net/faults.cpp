@@ -14,12 +14,11 @@
 using namespace cleori::literals;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
+using cleori::test::number;
 using cleori::test::token;
 
 namespace {
 using agent_type = cleori::basic_agent<cleori::simulated_battery, cleori::beast_transport>;
-
-double number(boost::json::value const& v) { return v.to_number<double>(); }
 
 struct fault_case {
     const char* name;
@@ -40,11 +39,6 @@ const fault_case cases[] = {
     {"malformed bodies", R"({"kind":"malformed","count":4})", false},
 };
 
-void run_for(asio::io_context& io, std::chrono::milliseconds d) {
-    auto const until = std::chrono::steady_clock::now() + d;
-    io.restart();
-    while (std::chrono::steady_clock::now() < until) io.run_one_until(until);
-}
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(net_faults)
@@ -66,7 +60,7 @@ BOOST_AUTO_TEST_CASE(fault_matrix) {
                              cleori::real_clock{},
                              cleori::default_retry{cleori::exponential_backoff{{.base = 20ms, .cap = 200ms, .max_attempts = 6}}}};
             BOOST_TEST_REQUIRE(agent.start().has_value());
-            run_for(f.io, 4500ms);
+            f.run_for(4500ms);
             agent.stop();
             auto const stop_began = std::chrono::steady_clock::now();
             f.drive([&] { return agent.stopped(); }, 30s);

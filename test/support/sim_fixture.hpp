@@ -8,6 +8,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/json/value.hpp>
 
 #include <chrono>
 #include <optional>
@@ -21,6 +22,9 @@ inline constexpr const char* token2 = "secret-token-asset-2";
 inline timestamp wall_now() {
     return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
 }
+
+// A number from the simulator's JSON report.
+inline double number(boost::json::value const& v) { return v.to_number<double>(); }
 
 struct sim_fixture {
     boost::asio::io_context io;
@@ -62,6 +66,12 @@ struct sim_fixture {
         drive([&] { return out.has_value(); });
         if (!out) throw std::runtime_error("timed out waiting for a response");
         return std::move(*out);
+    }
+    // Runs the io_context for `d` of real time (agents on the real clock).
+    void run_for(std::chrono::milliseconds d) {
+        auto const until = std::chrono::steady_clock::now() + d;
+        io.restart();
+        while (std::chrono::steady_clock::now() < until) io.run_one_until(until);
     }
     static auto deadline(std::chrono::milliseconds d = std::chrono::seconds(5)) {
         return std::chrono::steady_clock::now() + d;

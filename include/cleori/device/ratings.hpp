@@ -51,6 +51,12 @@ struct battery_ratings {
     percent max_soc{100.0};                 ///< highest state of charge the engine may use
 };
 
+/// @brief `p` clamped to what the ratings allow: at most `max_charge`
+/// (+, import) and `max_discharge` (−, export).
+constexpr kilowatts clamp_setpoint(kilowatts p, battery_ratings const& r) noexcept {
+    return p > r.max_charge ? r.max_charge : (p < -r.max_discharge ? -r.max_discharge : p);
+}
+
 /// @brief Cleori's minimum for a battery to take part in mFRR.
 struct mfrr_minimum {
     static constexpr kilowatt_hours capacity{100.0};         ///< at least

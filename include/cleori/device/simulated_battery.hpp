@@ -107,7 +107,7 @@ public:
     }
 
 private:
-    static kilowatts limit(kilowatts p) noexcept { return std::clamp(p, -ratings.max_discharge, ratings.max_charge); }
+    static kilowatts limit(kilowatts p) noexcept { return clamp_setpoint(p, ratings); }
     kilowatts flowing(kilowatts p) const noexcept {
         if (p > kilowatts{0.0} && energy_ >= ratings.capacity) return kilowatts{0.0};
         if (p < kilowatts{0.0} && energy_ <= kilowatt_hours{0.0}) return kilowatts{0.0};

@@ -489,7 +489,7 @@ private:
                     if (same_instruction(t->a, a)) continue;
                     bool const cancelled = a.is_cancellation() && !t->a.is_cancellation();
                     t->a = a;
-                    t->setpoint = std::clamp(a.setpoint(), -ratings_of(device).max_discharge, ratings_of(device).max_charge);
+                    t->setpoint = clamp_setpoint(a.setpoint(), ratings_of(device));
                     if (log) say(log_level::info, "activation " + a.id + (cancelled ? " cancelled" : " modified"));
                     control_dirty = true;
                     continue;

@@ -94,7 +94,7 @@ inline assessment assess(activation const& a, battery_ratings const& r, std::opt
                          std::chrono::minutes open_ended) {
     assessment out;
     kilowatts const want = a.setpoint();
-    out.setpoint = std::clamp(want, -r.max_discharge, r.max_charge);
+    out.setpoint = clamp_setpoint(want, r);
     if (!soc) {
         out.reason = "state of charge unknown: the device has not reported soc";
         return out;
@@ -191,7 +191,7 @@ inline step_result step(std::vector<tracked_activation>& all, timestamp now, bat
         else consider(t.last_seen + grace);
         if (t.phase == activation_phase::executing) out.target = out.target + t.setpoint;
     }
-    out.target = std::clamp(out.target, -r.max_discharge, r.max_charge);
+    out.target = clamp_setpoint(out.target, r);
     return out;
 }
 

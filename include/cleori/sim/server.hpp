@@ -188,7 +188,7 @@ public:
     }
     /// @brief Marks an activation cancelled; false if unknown.
     bool cancel_activation(std::string const& id) {
-        return modify_activation(id, [](activation& a) { a.status = activation_status::cancelled; });
+        return apply(boost::json::object{{"action", "cancel"}, {"id", id}}).empty();
     }
     /// @brief Queues a fault.
     void inject(fault f) {
