@@ -7,9 +7,15 @@
 /// @code
 /// cleori::beast_transport transport{io.get_executor(), "https://cleori.example"};
 /// cleori::agent<my_battery> agent{battery, transport, {.token = token}};
+///
+/// // The same with a journal: unsent telemetry, activations and owed
+/// // confirmations survive a crash (doc/concepts/Store.md).
+/// cleori::durable_agent<my_battery> agent{battery, transport, {.token = token},
+///                                         cleori::file_store::open(path).value()};
 /// @endcode
 
 #include <cleori/engine/agent.hpp>
+#include <cleori/store/file_store.hpp>
 #include <cleori/transport/beast_transport.hpp>
 
 namespace cleori {
@@ -17,5 +23,10 @@ namespace cleori {
 /// @tparam Device a `BatteryDevice`
 template <class Device>
 using agent = basic_agent<Device, beast_transport, real_clock, default_retry, api_profile_v1>;
+
+/// @brief `agent` keeping its state in a `file_store` journal.
+/// @tparam Device a `BatteryDevice`
+template <class Device>
+using durable_agent = basic_agent<Device, beast_transport, real_clock, default_retry, api_profile_v1, file_store>;
 
 } // namespace cleori

@@ -19,6 +19,8 @@
 #include <cleori/transport/beast_transport.hpp>
 #include <cleori/client/api_client.hpp>
 #include <cleori/clock/clock.hpp>
+#include <cleori/store/store.hpp>
+#include <cleori/store/file_store.hpp>
 #include <cleori/engine/outbox.hpp>
 #include <cleori/engine/lifecycle.hpp>
 #include <cleori/engine/agent.hpp>

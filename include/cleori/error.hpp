@@ -72,6 +72,9 @@ enum class error {
     config_telemetry_interval,
     config_poll_interval,
     config_missing_token,
+    // durable store
+    store_bad_format,
+    store_record_invalid,
 };
 
 namespace detail {
@@ -134,6 +137,9 @@ public:
         case error::config_telemetry_interval: return "telemetry interval must be above 0 and at most 10 s (Cleori's rule)";
         case error::config_poll_interval: return "poll interval must be above 0 and at most 60 s (Cleori's rule)";
         case error::config_missing_token: return "no asset token configured";
+        case error::store_bad_format: return "the store file is not a cleori journal (wrong magic or version)";
+        case error::store_record_invalid:
+            return "a store record passed its checksum but could not be read (newer format or damage); not guessing";
         case error::tls_handshake_failed:
             return "TLS handshake failed (the server may offer only TLS < 1.2 or no common cipher; not retried)";
         }

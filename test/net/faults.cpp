@@ -61,6 +61,9 @@ BOOST_AUTO_TEST_CASE(fault_matrix) {
                              cleori::default_retry{cleori::exponential_backoff{{.base = 20ms, .cap = 200ms, .max_attempts = 6}}}};
             BOOST_TEST_REQUIRE(agent.start().has_value());
             f.run_for(4500ms);
+            // The last burst ended at about 2.7 s; on a loaded machine the
+            // back-fill may still be under way. Let it finish (bounded).
+            f.drive([&] { return agent.outbox_size() == 0; }, 10s);
             agent.stop();
             auto const stop_began = std::chrono::steady_clock::now();
             f.drive([&] { return agent.stopped(); }, 30s);
@@ -75,7 +78,8 @@ BOOST_AUTO_TEST_CASE(fault_matrix) {
                                       << ", duplicates " << dups << ", telemetry failures " << k.telemetry_failures
                                       << ", polls " << k.polls << " (" << k.poll_failures << " failed), confirmations "
                                       << k.confirmations_sent << " (" << k.confirmation_failures << " failed attempts)");
-            BOOST_TEST(received == static_cast<double>(k.samples_taken)); // none lost
+            BOOST_TEST(received + static_cast<double>(k.samples_abandoned) == static_cast<double>(k.samples_taken));
+            BOOST_TEST(k.samples_abandoned <= 1u); // none lost: at most the one taken as the agent stopped
             // Sampling keeps its 250 ms cadence however slow the server is (19 ticks in 4.5 s;
             // the margin is for loaded machines, a network-bound sampler took 11).
             BOOST_TEST(k.samples_taken >= 15u);

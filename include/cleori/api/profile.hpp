@@ -65,6 +65,10 @@ struct api_profile_v1 {
     /// @{
     /// 409 on confirm means "already confirmed" and counts as success.
     static constexpr bool conflict_on_confirm_is_success = true;
+    /// Cleori keys telemetry by asset and `time`, so a sample sent again
+    /// (its acknowledgement was lost to a timeout or a crash) is stored once.
+    /// The agent is at-least-once for samples; this makes it effectively once.
+    static constexpr bool telemetry_keyed_by_time = true;
     /// Largest telemetry batch (back-fill) in one request.
     static constexpr std::size_t max_telemetry_batch = 100;
     /// An activation without `end_time` runs until cancelled; if no poll has

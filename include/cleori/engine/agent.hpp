@@ -23,6 +23,9 @@
 /// @tparam Clock a `Clock` (`real_clock`, or `manual_clock` for virtual time)
 /// @tparam Retry a `RetryStrategy` (default `default_retry`)
 /// @tparam Profile the API profile (`api_profile_v1`)
+/// @tparam StoreT a `Store`: `memory_store` (default, keeps nothing) or
+///   `file_store` (a journal; unsent telemetry, activations and owed
+///   confirmations survive a crash — doc/concepts/Store.md)
 ///
 /// Threading: everything runs on the transport's executor; call member
 /// functions from that executor's thread (post to it from elsewhere).
@@ -40,6 +43,7 @@
 #include <cleori/engine/lifecycle.hpp>
 #include <cleori/engine/outbox.hpp>
 #include <cleori/retry/retry_strategy.hpp>
+#include <cleori/store/store.hpp>
 #include <cleori/transport/http.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -90,6 +94,10 @@ struct agent_counters {
     std::uint64_t confirmation_failures = 0; ///< confirmation attempts that failed (retried later)
     std::uint64_t setpoints_applied = 0;     ///< setpoint commands the device accepted
     std::uint64_t setpoint_failures = 0;     ///< setpoint commands the device refused (retried)
+    std::uint64_t store_failures = 0;        ///< events the store could not keep (logged; the agent goes on)
+    std::uint64_t samples_restored = 0;      ///< unsent samples read back from the store at start
+    std::uint64_t activations_restored = 0;  ///< activations read back from the store at start
+    std::uint64_t confirmations_restored = 0; ///< owed confirmations read back from the store at start
 };
 
 /// @brief Event hooks; each may be empty. They run on the agent's executor
@@ -108,7 +116,7 @@ struct agent_hooks {
 
 /// @brief The engine for one asset. See the file comment.
 template <class Device, class Transport, class Clock = real_clock, class Retry = default_retry,
-          class Profile = api_profile_v1>
+          class Profile = api_profile_v1, class StoreT = memory_store>
 class basic_agent {
     static_assert(BatteryDevice<Device>,
                   "cleori::agent: 'Device' does not model BatteryDevice: it needs ratings, async_read_state(handler) "
@@ -122,11 +130,14 @@ class basic_agent {
     static_assert(RetryStrategy<Retry>, "cleori::agent: 'Retry' does not model RetryStrategy: it needs "
                                         "next_delay(retry_context) -> result<milliseconds> and on_success(time_point). "
                                         "See doc/concepts/RetryStrategy.md");
+    static_assert(Store<StoreT>, "cleori::agent: 'StoreT' does not model Store: it needs load() -> "
+                                 "result<store_image> and append(store_record) -> result<void>. "
+                                 "See doc/concepts/Store.md");
 
     // With a policy that fails its concept, nothing below is instantiated, so
     // the static_assert above is the only error the user sees.
-    static constexpr bool policies_ok =
-        BatteryDevice<Device> && cleori::Transport<Transport> && cleori::Clock<Clock> && RetryStrategy<Retry>;
+    static constexpr bool policies_ok = BatteryDevice<Device> && cleori::Transport<Transport> &&
+                                        cleori::Clock<Clock> && RetryStrategy<Retry> && Store<StoreT>;
     template <class C, bool = policies_ok>
     struct timer_of {
         using type = decltype(std::declval<C&>().make_timer(std::declval<boost::asio::any_io_executor>()));
@@ -145,22 +156,33 @@ public:
     static constexpr std::chrono::milliseconds max_telemetry_interval{10000};
     static constexpr std::chrono::milliseconds max_poll_interval{60000};
 
-    basic_agent(Device& device, Transport& transport, agent_config config, Clock clock = Clock{}, Retry retry = Retry{})
-    {
+    basic_agent(Device& device, Transport& transport, agent_config config, Clock clock = Clock{}, Retry retry = Retry{},
+                StoreT store = StoreT{}) {
         if constexpr (policies_ok) {
             if constexpr (StaticallyRatedBattery<Device>) static_assert(assert_mfrr_minimum<Device>);
-            s_ = std::make_shared<state>(device, transport, std::move(config), std::move(clock), std::move(retry));
+            s_ = std::make_shared<state>(device, transport, std::move(config), std::move(clock), std::move(retry),
+                                         std::move(store));
         }
     }
+    /// @brief With a durable store, and the default clock and retry strategy.
+    basic_agent(Device& device, Transport& transport, agent_config config, StoreT store)
+        requires is_durable_store<StoreT>
+        : basic_agent(device, transport, std::move(config), Clock{}, Retry{}, std::move(store)) {}
     basic_agent(basic_agent const&) = delete;
     basic_agent& operator=(basic_agent const&) = delete;
     ~basic_agent() {
         if constexpr (policies_ok) s_->stop();
     }
 
-    /// @brief Checks the configuration (and run-time ratings) and starts the
-    /// loops. Errors: `config_telemetry_interval`, `config_poll_interval`,
-    /// `config_missing_token`, `ratings_below_mfrr_minimum`.
+    /// @brief Checks the configuration (and run-time ratings), restores what
+    /// the store kept, and starts the loops. Errors: `config_telemetry_interval`,
+    /// `config_poll_interval`, `config_missing_token`, `ratings_below_mfrr_minimum`,
+    /// or the store's `load()` error.
+    ///
+    /// After a restore, samples go out as back-fill, owed confirmations are
+    /// sent, and the battery is commanded at once to what the restored
+    /// activations ask now (baseline if they have ended), without waiting
+    /// for the first poll.
     result<void> start() { return s_->start(s_); }
 
     /// @brief Stops: commands baseline (0 kW) at once, ends every activation
@@ -189,8 +211,8 @@ public:
 
 private:
     struct state {
-        state(Device& d, Transport& t, agent_config c, Clock clk, Retry r)
-            : device(d), transport(t), config(std::move(c)), clock(std::move(clk)),
+        state(Device& d, Transport& t, agent_config c, Clock clk, Retry r, StoreT st)
+            : device(d), transport(t), config(std::move(c)), clock(std::move(clk)), store(std::move(st)),
               client(t, std::move(r), clock),
               outbox(static_cast<std::size_t>(std::max<std::int64_t>(
                   1, std::chrono::duration_cast<std::chrono::milliseconds>(config.outbox_span).count() /
@@ -203,6 +225,7 @@ private:
         Transport& transport;
         agent_config config;
         Clock clock;
+        StoreT store;
         client_type client;
         telemetry_outbox outbox;
         timer_type telemetry_timer, send_timer, poll_timer, control_timer, confirm_timer;
@@ -220,6 +243,7 @@ private:
         bool sender_waiting = false;
         bool last_send_failed = false;
         bool started = false;
+        bool restored = false;
         bool stopping = false;
         int loops = 0;
         std::weak_ptr<state> weak_self;
@@ -232,6 +256,52 @@ private:
             if (hooks.on_error) hooks.on_error(what);
         }
 
+        // Hands one event to the store; `make` is not even called when the
+        // store keeps nothing.
+        template <class Make>
+        void persist(Make&& make) {
+            if constexpr (is_durable_store<StoreT>) {
+                if (auto r = store.append(store_record(make())); !r) {
+                    ++counters.store_failures;
+                    error("store: " + r.error().message());
+                }
+            }
+        }
+
+        result<void> restore() {
+            auto image = store.load();
+            if (!image) return image.error();
+            for (auto const& e : image->samples) {
+                auto const evicting = outbox.next_eviction();
+                if (outbox.restore(e.seq, e.sample)) {
+                    ++counters.samples_evicted;
+                    persist([&] { return samples_released{std::span(&*evicting, 1)}; });
+                }
+            }
+            // Restored samples are all back-fill: none of them is "live".
+            outbox.skip_to(image->next_seq + 1);
+            counters.samples_restored = outbox.size();
+            auto const now = clock.wall_now();
+            tracked = std::move(image->activations);
+            for (auto& t : tracked) {
+                // An open-ended activation gets a full grace period from the
+                // restart; its last poll sighting before the crash was not kept.
+                if (!t.a.end_time && (t.phase == activation_phase::scheduled || t.phase == activation_phase::executing))
+                    t.last_seen = std::max(t.last_seen, now);
+            }
+            for (auto& c : image->confirmations) confirm_queue.emplace_back(std::move(c.id), std::move(c.c));
+            counters.activations_restored = tracked.size();
+            counters.confirmations_restored = confirm_queue.size();
+            restored = !tracked.empty();
+            if (log && !image->empty()) {
+                std::ostringstream os;
+                os << "restored from the store: " << counters.samples_restored << " unsent samples, "
+                   << tracked.size() << " activations, " << confirm_queue.size() << " owed confirmations";
+                say(log_level::info, os.str());
+            }
+            return {};
+        }
+
         result<void> start(std::shared_ptr<state> const& self) {
             if (started) return {};
             if (config.telemetry_interval <= std::chrono::milliseconds::zero() ||
@@ -242,6 +312,9 @@ private:
             if (config.token.empty()) return error::config_missing_token;
             if constexpr (!StaticallyRatedBattery<Device>) {
                 if (!meets_mfrr_minimum(ratings_of(device))) return error::ratings_below_mfrr_minimum;
+            }
+            if constexpr (is_durable_store<StoreT>) {
+                if (auto r = restore(); !r) return r;
             }
             started = true;
             weak_self = self;
@@ -348,8 +421,12 @@ private:
                 } else if (auto smp = make_sample(clock.wall_now(), st)) {
                     ++counters.samples_taken;
                     if (st.soc && smp->soc) last_soc = smp->soc;
-                    if (outbox.push(*smp)) {
+                    auto const evicting = outbox.next_eviction();
+                    bool const evicted = outbox.push(*smp);
+                    persist([&] { return sample_taken{outbox.live()->seq, *smp}; });
+                    if (evicted) {
                         ++counters.samples_evicted;
+                        persist([&] { return samples_released{std::span(&*evicting, 1)}; });
                         if (hooks.on_telemetry_dropped) hooks.on_telemetry_dropped(1);
                     }
                     if (sender_waiting) send_timer.cancel();
@@ -397,6 +474,7 @@ private:
                     co_return;
                 }
                 outbox.acknowledge(live->seq);
+                persist([&] { return samples_released{std::span(&live->seq, 1)}; });
                 sent(1);
             }
             while (!outbox.empty() && clock.now() < deadline) {
@@ -417,6 +495,7 @@ private:
                     co_return;
                 }
                 outbox.acknowledge(seqs);
+                persist([&] { return samples_released{seqs}; });
                 sent(samples.size());
             }
         }
@@ -490,6 +569,7 @@ private:
                     bool const cancelled = a.is_cancellation() && !t->a.is_cancellation();
                     t->a = a;
                     t->setpoint = clamp_setpoint(a.setpoint(), ratings_of(device));
+                    persist([&] { return activation_changed{*t}; });
                     if (log) say(log_level::info, "activation " + a.id + (cancelled ? " cancelled" : " modified"));
                     control_dirty = true;
                     continue;
@@ -498,6 +578,7 @@ private:
                     // Nothing to do, but remember it so that it is never acted on.
                     tracked.push_back({a, activation_phase::ended, {}, now,
                                        a.is_cancellation() ? end_reason::cancelled : end_reason::completed, false});
+                    persist([&] { return activation_changed{tracked.back()}; });
                     continue;
                 }
                 ++counters.activations_received;
@@ -508,10 +589,16 @@ private:
                 if (!verdict.feasible) {
                     t.phase = activation_phase::refused;
                     ++counters.activations_refused;
+                    confirmation refusal{now, confirmation_status::unavailable, verdict.reason, std::nullopt};
+                    // The refusal and the confirmation it owes are kept as one event.
+                    persist([&] { return activation_changed{t, refusal}; });
                     if (log) say(log_level::info, "activation " + a.id + " refused: " + verdict.reason);
                     if (hooks.on_activation_refused) hooks.on_activation_refused(a, verdict.reason);
-                    enqueue_confirmation(a.id, {now, confirmation_status::unavailable, verdict.reason, std::nullopt});
-                } else if (log) {
+                    enqueue_confirmation(a.id, std::move(refusal));
+                } else {
+                    persist([&] { return activation_changed{t}; });
+                }
+                if (verdict.feasible && log) {
                     std::ostringstream os;
                     os << "activation " << a.id << " accepted: " << verdict.setpoint << " from "
                        << to_rfc3339(a.start_time);
@@ -532,8 +619,10 @@ private:
                 bool const over = t.phase == activation_phase::ended || t.phase == activation_phase::refused;
                 bool const pending_confirm =
                     std::any_of(confirm_queue.begin(), confirm_queue.end(), [&](auto const& q) { return q.first == t.a.id; });
-                return over && !pending_confirm && now - t.last_seen > std::chrono::hours(1) &&
-                       (!t.a.end_time || now > *t.a.end_time + std::chrono::hours(1));
+                bool const forget = over && !pending_confirm && now - t.last_seen > std::chrono::hours(1) &&
+                                    (!t.a.end_time || now > *t.a.end_time + std::chrono::hours(1));
+                if (forget) persist([&] { return activation_forgotten{t.a.id}; });
+                return forget;
             });
         }
 
@@ -543,7 +632,9 @@ private:
             using boost::asio::use_awaitable;
             // Learn what Cleori wants before the first command, so that an
             // activation already running is joined directly.
-            while (!first_poll_done && !stopping) co_await sleep_until(control_timer, clock.now() + std::chrono::hours(24));
+            // Restored activations are known already: act on them at once.
+            while (!first_poll_done && !restored && !stopping)
+                co_await sleep_until(control_timer, clock.now() + std::chrono::hours(24));
             while (!stopping) {
                 control_dirty = false;
                 auto const now = clock.wall_now();
@@ -551,6 +642,7 @@ private:
                 for (auto i : res.ended) {
                     ++counters.activations_ended;
                     auto const& t = tracked[i];
+                    persist([&] { return activation_changed{t}; });
                     if (log) say(log_level::info, "activation " + t.a.id + " ended: " + std::string(to_string(*t.ended)));
                     if (hooks.on_activation_ended) hooks.on_activation_ended(t.a, *t.ended);
                 }
@@ -570,10 +662,12 @@ private:
                     for (auto i : res.started) {
                         auto& t = tracked[i];
                         ++counters.activations_applied;
+                        confirmation execution{clock.wall_now(), confirmation_status::executing, std::nullopt, t.setpoint};
+                        // Executing and the confirmation it owes, as one event.
+                        persist([&] { return activation_changed{t, execution}; });
                         if (log) say(log_level::info, "activation " + t.a.id + " executing at " + to_text(t.setpoint));
                         if (hooks.on_activation_applied) hooks.on_activation_applied(t.a, t.setpoint);
-                        enqueue_confirmation(t.a.id, {clock.wall_now(), confirmation_status::executing, std::nullopt,
-                                                      t.setpoint});
+                        enqueue_confirmation(t.a.id, std::move(execution));
                     }
                 } else {
                     // Not applied: let the next round start them again.
@@ -611,6 +705,7 @@ private:
                     if (stopping) break;
                     if (r) {
                         confirm_queue.erase(confirm_queue.begin());
+                        persist([&] { return confirmation_done{id}; });
                         ++counters.confirmations_sent;
                         if (auto* t = find(id)) {
                             t->confirmed = true;
@@ -624,6 +719,7 @@ private:
                         r.error().status != 401 && r.error().status != 0) {
                         // Cleori refuses it for good (e.g. 404: unknown); retrying cannot help.
                         confirm_queue.erase(confirm_queue.begin());
+                        persist([&] { return confirmation_done{id}; });
                         continue;
                     }
                     failed = true;

@@ -53,6 +53,29 @@ public:
         return evicted;
     }
 
+    /// @brief Puts back a sample kept from before a restart, under its old
+    /// sequence number (call in order, before any `push`). Evicts like `push`.
+    bool restore(std::uint64_t seq, telemetry_sample const& s) {
+        bool evicted = false;
+        if (q_.size() == capacity_) {
+            q_.pop_front();
+            ++evicted_;
+            evicted = true;
+        }
+        q_.push_back({seq, s});
+        next_seq_ = std::max(next_seq_, seq + 1);
+        return evicted;
+    }
+    /// @brief Makes the next `push` number its sample at least `seq`.
+    void skip_to(std::uint64_t seq) noexcept { next_seq_ = std::max(next_seq_, seq); }
+
+    /// @brief The sequence number of the sample the next `push` would evict
+    /// (the oldest), when the outbox is full.
+    [[nodiscard]] std::optional<std::uint64_t> next_eviction() const noexcept {
+        if (q_.size() < capacity_) return std::nullopt;
+        return q_.front().seq;
+    }
+
     /// @brief The newest sample, if it has not been acknowledged.
     [[nodiscard]] std::optional<entry> live() const {
         if (q_.empty() || q_.back().seq + 1 != next_seq_) return std::nullopt;
