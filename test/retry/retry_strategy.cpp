@@ -98,6 +98,9 @@ BOOST_AUTO_TEST_CASE(budget_empties_and_refills_with_time) {
 }
 
 BOOST_AUTO_TEST_CASE(retry_after_parsing) {
+    // Found by fuzzing: a date past 2262 overflowed the system clock's nanoseconds.
+    BOOST_TEST(cleori::parse_retry_after("Wed, 25 Nov 2826 16:20:00 GMT", std::chrono::system_clock::now()).value() ==
+               std::chrono::milliseconds(std::chrono::hours(24)));
     auto const now = std::chrono::sys_days{std::chrono::year{2026} / 11 / 26} + 16h;
     BOOST_TEST(cleori::parse_retry_after("120", now).value().count() == 120000);
     BOOST_TEST(cleori::parse_retry_after(" 0 ", now).value().count() == 0);

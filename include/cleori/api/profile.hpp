@@ -83,6 +83,11 @@ struct api_profile_v1 {
     static constexpr unsigned max_json_depth = 32;
     static constexpr std::size_t max_id_length = 256;
     static constexpr std::size_t max_text_length = 4096;
+    /// A poll follows at most this many pages, and gives up with
+    /// `response_too_large` past this many activations (a server that never
+    /// stops paging cannot make the agent fill its memory).
+    static constexpr std::size_t max_poll_pages = 100;
+    static constexpr std::size_t max_poll_activations = 10000;
     /// @}
 
     /// @name Wire fields [telemetry stated; the rest assumed]

@@ -79,6 +79,14 @@ struct activation_poll {
 };
 
 namespace detail {
+// Every occurrence of `secret` in `text`, replaced.
+inline std::string redact(std::string text, std::string_view secret) {
+    if (secret.empty()) return text;
+    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 10))
+        text.replace(at, secret.size(), "<redacted>");
+    return text;
+}
+
 inline boost::system::error_code status_error(unsigned status) noexcept {
     switch (status) {
     case 400: return error::http_bad_request;
@@ -153,8 +161,10 @@ public:
             for (auto& a : page->activations) out.activations.push_back(std::move(a));
             for (auto& j : page->rejected) out.rejected.push_back(std::move(j));
             offset += n;
-            // Stop on the last page; a server that keeps paging is cut off at 1000 pages.
-            if (!page->page || n == 0 || offset >= page->page->total || out.pages >= 1000) break;
+            if (out.activations.size() + out.rejected.size() > Profile::max_poll_activations)
+                co_return api_failure{error::response_too_large, endpoint, r->status, {}, {}, 1};
+            // Stop on the last page; a server that keeps paging is cut off.
+            if (!page->page || n == 0 || offset >= page->page->total || out.pages >= Profile::max_poll_pages) break;
         }
         co_return out;
     }
@@ -206,8 +216,9 @@ private:
             failure.message.clear();
             if (!ec) {
                 if (auto body = decode_api_error<Profile>(res.body)) {
-                    failure.code = std::move(body->code);
-                    failure.message = std::move(body->message);
+                    // A server that echoes the token back must not put it in our logs.
+                    failure.code = detail::redact(std::move(body->code), req.bearer_token);
+                    failure.message = detail::redact(std::move(body->message), req.bearer_token);
                 }
             }
             if (classify(outcome) != failure_kind::retryable) co_return failure;

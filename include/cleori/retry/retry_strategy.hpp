@@ -235,9 +235,12 @@ inline std::optional<std::chrono::milliseconds> parse_retry_after(std::string_vi
         return std::nullopt;
     year_month_day const ymd{year{y}, month{mon}, day{static_cast<unsigned>(d)}};
     if (!ymd.ok()) return std::nullopt;
-    auto const at = sys_days{ymd} + hours{hh} + minutes{mi} + seconds{ss};
-    if (at <= now) return milliseconds{0};
-    return std::min<milliseconds>(duration_cast<milliseconds>(at - now), cap);
+    // In milliseconds: the system clock's own unit (nanoseconds) overflows
+    // for dates past 2262.
+    sys_time<milliseconds> const at = sys_days{ymd} + hours{hh} + minutes{mi} + seconds{ss};
+    auto const from = time_point_cast<milliseconds>(now);
+    if (at <= from) return milliseconds{0};
+    return std::min<milliseconds>(at - from, cap);
 }
 
 } // namespace cleori

@@ -56,6 +56,28 @@ struct transport_options {
 
 namespace detail {
 
+// Beast's read errors in cleori's words (shared with the HTTP fuzz target).
+inline boost::system::error_code map_http_error(boost::system::error_code ec) {
+    if (ec == boost::beast::error::timeout) return error::timeout;
+    if (ec == boost::beast::http::error::body_limit || ec == boost::beast::http::error::buffer_overflow ||
+        ec == boost::beast::http::error::header_limit)
+        return error::response_too_large;
+    if (ec == boost::beast::http::error::end_of_stream || ec == boost::asio::error::eof ||
+        ec == boost::beast::http::error::partial_message || ec == boost::asio::ssl::error::stream_truncated)
+        return error::connection_closed;
+    return ec;
+}
+
+// What the client sees of a parsed response.
+inline http_response to_http_response(boost::beast::http::response<boost::beast::http::string_body>&& res) {
+    http_response out;
+    out.status = res.result_int();
+    if (auto it = res.find(boost::beast::http::field::retry_after); it != res.end())
+        out.retry_after = std::string(it->value());
+    out.body = std::move(res.body());
+    return out;
+}
+
 // Move-only, so Asio's own handlers (use_awaitable, deferred…) fit.
 using response_handler = boost::asio::any_completion_handler<void(boost::system::error_code, http_response)>;
 
@@ -168,17 +190,6 @@ private:
 
     boost::beast::tcp_stream& tcp() { return tls_ ? boost::beast::get_lowest_layer(*tls_) : *plain_; }
 
-    static boost::system::error_code map(boost::system::error_code ec) {
-        if (ec == boost::beast::error::timeout) return error::timeout;
-        if (ec == boost::beast::http::error::body_limit || ec == boost::beast::http::error::buffer_overflow ||
-            ec == boost::beast::http::error::header_limit)
-            return error::response_too_large;
-        if (ec == boost::beast::http::error::end_of_stream || ec == boost::asio::error::eof ||
-            ec == boost::beast::http::error::partial_message || ec == boost::asio::ssl::error::stream_truncated)
-            return error::connection_closed;
-        return ec;
-    }
-
     // A handshake failure, named by what the certificate check found.
     static boost::system::error_code tls_error(boost::system::error_code ec, long verify_result) {
         if (ec.category() != boost::asio::error::get_ssl_category()) return ec;
@@ -199,7 +210,7 @@ private:
         using boost::asio::use_awaitable;
         auto fail = [this](boost::system::error_code ec) {
             close();
-            return std::pair{map(ec), http_response{}};
+            return std::pair{map_http_error(ec), http_response{}};
         };
         if (std::chrono::steady_clock::now() >= deadline) co_return std::pair{make_error_code(error::timeout), http_response{}};
 
@@ -265,12 +276,9 @@ private:
         }
         tcp().expires_never();
         response_type res = parser.release();
-        http_response out;
-        out.status = res.result_int();
-        if (auto it = res.find(http::field::retry_after); it != res.end())
-            out.retry_after = std::string(it->value());
-        out.body = std::move(res.body());
-        if (!res.keep_alive()) close();
+        bool const keep_alive = res.keep_alive();
+        http_response out = to_http_response(std::move(res));
+        if (!keep_alive) close();
         co_return std::pair{boost::system::error_code{}, std::move(out)};
     }
 

@@ -1,0 +1,86 @@
+// The API client against a hostile server, in memory: paging that never ends
+// and polls that would fill the memory are cut off with a clear error.
+#include <cleori/client/api_client.hpp>
+
+#include "support/memory_transport.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/test/unit_test.hpp>
+
+namespace {
+
+using client_type = cleori::basic_api_client<cleori::test::memory_transport, cleori::no_retry>;
+
+std::string activation_json(std::size_t i) {
+    return R"({"id":"a-)" + std::to_string(i) +
+           R"(","direction":"up","power":50,"start_time":"2026-11-26T12:00:00Z","status":"pending"})";
+}
+
+cleori::api_result<cleori::activation_poll> poll(client_type& client, boost::asio::io_context& io) {
+    std::optional<cleori::api_result<cleori::activation_poll>> out;
+    boost::asio::co_spawn(io, client.get_activations("s3cr3t-asset-token", std::chrono::steady_clock::now() + std::chrono::minutes(1)),
+                          [&](std::exception_ptr e, cleori::api_result<cleori::activation_poll> r) {
+                              if (e) std::rethrow_exception(e);
+                              out.emplace(std::move(r));
+                          });
+    io.run();
+    BOOST_TEST_REQUIRE(out.has_value());
+    return std::move(*out);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(client_api_client)
+
+BOOST_AUTO_TEST_CASE(a_server_that_never_stops_paging_is_cut_off) {
+    boost::asio::io_context io;
+    std::size_t served = 0;
+    cleori::test::memory_transport t{io.get_executor(), [&](cleori::http_request const&) {
+        // One activation a page, and a total that never comes.
+        std::string body = R"({"data":[)" + activation_json(served++) +
+                           R"(],"pagination":{"limit":100,"offset":0,"total":1000000000}})";
+        return std::pair{boost::system::error_code{}, cleori::http_response{200, body, {}}};
+    }};
+    client_type client{t};
+    auto r = poll(client, io);
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST(r->pages == cleori::api_profile_v1::max_poll_pages);
+    BOOST_TEST(r->activations.size() == cleori::api_profile_v1::max_poll_pages);
+    BOOST_TEST(t.requests.size() == cleori::api_profile_v1::max_poll_pages);
+}
+
+BOOST_AUTO_TEST_CASE(a_poll_past_the_activation_limit_is_refused_whole) {
+    boost::asio::io_context io;
+    std::string body = R"({"data":[)";
+    for (std::size_t i = 0; i <= cleori::api_profile_v1::max_poll_activations; ++i) {
+        if (i) body += ',';
+        body += activation_json(i);
+    }
+    body += "]}";
+    cleori::test::memory_transport t{io.get_executor(), [&](cleori::http_request const&) {
+        return std::pair{boost::system::error_code{}, cleori::http_response{200, body, {}}};
+    }};
+    client_type client{t};
+    auto r = poll(client, io);
+    BOOST_TEST_REQUIRE(!r.has_value());
+    BOOST_TEST(r.error().ec == make_error_code(cleori::error::response_too_large));
+    BOOST_TEST(r.error().describe().find("GET /v1/activations") != std::string::npos, r.error().describe());
+}
+
+BOOST_AUTO_TEST_CASE(a_server_echoing_the_token_does_not_put_it_in_the_error) {
+    // Found by fuzzing the HTTP response path.
+    boost::asio::io_context io;
+    cleori::test::memory_transport t{io.get_executor(), [&](cleori::http_request const&) {
+        return std::pair{boost::system::error_code{},
+                         cleori::http_response{401, R"({"error":{"code":"bad s3cr3t-asset-token","message":"token 's3cr3t-asset-token' is unknown; s3cr3t-asset-tokens3cr3t-asset-token"}})", {}}};
+    }};
+    client_type client{t};
+    auto r = poll(client, io);
+    BOOST_TEST_REQUIRE(!r.has_value());
+    BOOST_TEST(r.error().message == "token '<redacted>' is unknown; <redacted><redacted>");
+    BOOST_TEST(r.error().code == "bad <redacted>");
+    BOOST_TEST(r.error().describe().find("s3cr3t") == std::string::npos, r.error().describe());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
