@@ -9,6 +9,8 @@
 #include "support/sim_fixture.hpp"
 
 #include <boost/json/serialize.hpp>
+
+#include <set>
 #include <boost/test/unit_test.hpp>
 
 using namespace cleori::literals;
@@ -99,6 +101,64 @@ BOOST_AUTO_TEST_CASE(fault_matrix) {
             BOOST_TEST((up && down));
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(simulator_restart_mid_run) {
+    // The server dies (every connection dropped), is down for a second, and
+    // comes back on the same port without its memory, as a restarted process.
+    asio::io_context io;
+    auto first = std::make_unique<cleori::sim::server>(io.get_executor(), cleori::sim::server_options{.tokens = {token}});
+    auto const port = first->start().value();
+    cleori::beast_transport transport{io.get_executor(), "http://127.0.0.1:" + std::to_string(port)};
+    cleori::simulated_battery battery;
+    agent_type agent{battery, transport, {.token = token, .telemetry_interval = 250ms, .poll_interval = 250ms},
+                     cleori::real_clock{},
+                     cleori::default_retry{cleori::exponential_backoff{{.base = 20ms, .cap = 200ms, .max_attempts = 6}}}};
+    BOOST_TEST_REQUIRE(agent.start().has_value());
+    auto run_for = [&](std::chrono::milliseconds d) {
+        auto const until = std::chrono::steady_clock::now() + d;
+        io.restart();
+        while (std::chrono::steady_clock::now() < until) io.run_one_until(until);
+    };
+    run_for(1500ms);
+    first->stop();
+    run_for(1000ms);
+    auto second = std::make_unique<cleori::sim::server>(io.get_executor(),
+                                                        cleori::sim::server_options{.tokens = {token}, .port = port});
+    auto const again = second->start();
+    BOOST_TEST_REQUIRE(again.has_value(), again.error().message());
+    second->add_activation("asset-1", {.id = "after-restart", .direction = cleori::mfrr_direction::down,
+                                       .power = 45.0_kW, .start_time = cleori::test::wall_now() + 300ms,
+                                       .end_time = cleori::test::wall_now() + 1300ms,
+                                       .status = cleori::activation_status::pending});
+    run_for(2500ms);
+    auto const until = std::chrono::steady_clock::now() + 10s;
+    while (agent.outbox_size() != 0 && std::chrono::steady_clock::now() < until) io.run_one_for(100ms);
+    agent.stop();
+    while (!agent.stopped() && std::chrono::steady_clock::now() < until + 10s) io.run_one_for(100ms);
+    BOOST_TEST_REQUIRE(agent.stopped());
+
+    auto const& k = agent.counters();
+    std::set<cleori::timestamp> before, after;
+    for (auto const& smp : first->samples("asset-1")) before.insert(smp.time);
+    for (auto const& smp : second->samples("asset-1")) after.insert(smp.time);
+    std::size_t both = 0;
+    for (auto t : after) both += before.count(t);
+    BOOST_TEST_MESSAGE("simulator restart: samples taken " << k.samples_taken << ", received " << before.size()
+                       << " before and " << after.size() << " after the restart (" << both
+                       << " by both), telemetry failures " << k.telemetry_failures << ", poll failures "
+                       << k.poll_failures);
+    BOOST_TEST(before.size() + after.size() + k.samples_abandoned == k.samples_taken); // none lost
+    BOOST_TEST(both == 0u);                                                             // none twice
+    BOOST_TEST(k.poll_failures + k.telemetry_failures >= 1u);                           // the restart was felt
+    BOOST_TEST(before.size() >= 4u);
+    BOOST_TEST(after.size() >= 8u);
+    auto const report = second->report();
+    auto const& acts = report.at("assets").at(0).at("activations").as_array();
+    BOOST_TEST_REQUIRE(acts.size() == 1u);
+    BOOST_TEST(number(acts[0].at("confirmations")) == 1.0);
+    BOOST_TEST(number(acts[0].at("confirmed_setpoint_kw")) == 45.0);
+    BOOST_TEST(battery.commanded() == 0.0_kW);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -162,7 +162,9 @@ public:
         return acc.local_endpoint().port();
     }
 
-    /// @brief Stops accepting (open connections end with their next request).
+    /// @brief Stops as a killed server would: no new connections, and each
+    /// open one is dropped, unanswered, at its next request. A new server on
+    /// the same port (`server_options::port`) is a restart.
     void stop() {
         boost::asio::post(state_->ex, [s = state_] {
             boost::system::error_code ignored;
@@ -404,7 +406,7 @@ private:
             parser.body_limit(s->opt.max_request_bytes);
             boost::beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(60));
             auto [rec, rn] = co_await http::async_read(stream, buffer, parser, as_tuple(use_awaitable));
-            if (rec) co_return;
+            if (rec || s->stopped) co_return;
             request_type req = parser.release();
             reply r = handle(s, req);
             if (r.delay.count() > 0) {
