@@ -273,22 +273,55 @@ BOOST_AUTO_TEST_CASE(outage_backfill_delivers_every_sample_once_in_order_without
     BOOST_TEST(last_backfilled.has_value());
 }
 
+BOOST_AUTO_TEST_CASE(a_thirty_minute_outage_loses_nothing_inside_the_bound) {
+    // An activation that runs entirely inside the outage, on the local clock.
+    cleori.activations.push_back(make("during", cleori::mfrr_direction::up, 70.0_kW, 10min, 5min)); // 600..900 s
+    start(); // the default outbox holds 30 min at 5 s, and one more: 361 samples
+    run(1min);
+    cleori.down = true; // from 60 s to 1860 s
+    run(30min);
+    auto const& k = agent->counters();
+    BOOST_TEST(agent->outbox_size() == 360u); // 60 … 1855 s; 1860 s is taken as Cleori returns
+    BOOST_TEST(k.samples_evicted == 0u);
+    BOOST_TEST(k.confirmations_sent == 0u);
+    cleori.down = false;
+    run(10min);
+    BOOST_TEST_CONTEXT("commands: " << commands())
+    BOOST_TEST(commands() == cmd({{0.0, 0.0}, {600.0, -70.0}, {900.0, 0.0}}));
+    BOOST_TEST(cleori.confirmations_of("during") == 1u); // owed through the outage, then sent once
+    BOOST_TEST(agent->outbox_size() == 0u);
+    std::set<cleori::timestamp> times;
+    for (auto const& s : cleori.samples) BOOST_TEST_REQUIRE(times.insert(s.sample.time).second);
+    BOOST_TEST(cleori.samples.size() == k.samples_taken); // every sample, once
+    for (auto t = t0; t <= t0 + 41min; t += 5s) BOOST_TEST(times.count(t) == 1u, "sample of " << cleori::to_rfc3339(t));
+    BOOST_TEST(k.samples_evicted == 0u);
+    // The back-fill went out in time order, and no live sample waited for it.
+    std::optional<cleori::timestamp> last_backfilled;
+    for (auto const& s : cleori.samples) {
+        double const taken = std::chrono::duration<double>(s.sample.time - t0).count();
+        if (since_t0(s.at) - taken < 5.0) continue; // live
+        if (last_backfilled) BOOST_TEST_REQUIRE((s.sample.time > *last_backfilled));
+        last_backfilled = s.sample.time;
+    }
+    BOOST_TEST(last_backfilled.has_value());
+}
+
 BOOST_AUTO_TEST_CASE(beyond_the_outbox_bound_the_oldest_samples_are_dropped_and_counted) {
     std::size_t dropped = 0;
-    start({.token = "token-A", .outbox_span = 1min}); // 12 samples
+    start({.token = "token-A", .outbox_span = 1min}); // 13 samples
     agent->hooks().on_telemetry_dropped = [&](std::size_t n) { dropped += n; };
     cleori.down = true;
-    run(5min); // 61 samples taken, 12 kept
+    run(5min); // 60 samples taken, 13 kept
     cleori.down = false;
     run(1min);
     auto const& k = agent->counters();
-    BOOST_TEST(k.samples_evicted == 49u);
-    BOOST_TEST(dropped == 49u);
+    BOOST_TEST(k.samples_evicted == 48u);
+    BOOST_TEST(dropped == 48u);
     BOOST_TEST(k.samples_sent + k.samples_evicted == k.samples_taken);
     std::set<cleori::timestamp> times;
     for (auto const& s : cleori.samples) times.insert(s.sample.time);
     BOOST_TEST(times.size() == cleori.samples.size()); // no duplicates
-    BOOST_TEST((*times.begin() == t0 + 245s)); // the 12 newest of the outage were kept
+    BOOST_TEST((*times.begin() == t0 + 240s)); // the 13 newest were kept
 }
 
 BOOST_AUTO_TEST_CASE(confirmation_is_retried_until_acknowledged) {

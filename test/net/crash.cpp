@@ -243,7 +243,9 @@ BOOST_AUTO_TEST_CASE(sigkill_at_random_moments_loses_nothing_and_applies_nothing
         commands.emplace_back(t, kw);
     }
     std::size_t stray = 0;
-    for (auto const& [t, kw] : commands) {
+    for (auto const& command : commands) {
+        auto const t = command.first;
+        auto const kw = command.second;
         if (std::fabs(kw) < 1e-6) continue;
         bool const inside = std::any_of(plan.begin(), plan.end(), [&](scripted const& p) {
             return std::fabs(p.kw - kw) < 1e-3 && t >= p.start_us - 50'000 && t < p.end_us;

@@ -67,7 +67,7 @@ struct agent_config {
     std::string token{};                                   ///< the asset's bearer token (never logged)
     std::chrono::milliseconds telemetry_interval{5000};    ///< sampling and sending cadence; at most 10 s
     std::chrono::milliseconds poll_interval{5000};         ///< activation polling cadence; at most 60 s
-    std::chrono::minutes outbox_span{30};                  ///< telemetry kept while Cleori is unreachable
+    std::chrono::minutes outbox_span{30};                  ///< an outage this long loses no telemetry
     std::chrono::milliseconds confirm_retry_interval{2000}; ///< wait between confirmation rounds that failed
 };
 
@@ -214,9 +214,11 @@ private:
         state(Device& d, Transport& t, agent_config c, Clock clk, Retry r, StoreT st)
             : device(d), transport(t), config(std::move(c)), clock(std::move(clk)), store(std::move(st)),
               client(t, std::move(r), clock),
+              // An outage of a whole span, and the sample taken as it ends.
               outbox(static_cast<std::size_t>(std::max<std::int64_t>(
                   1, std::chrono::duration_cast<std::chrono::milliseconds>(config.outbox_span).count() /
-                         std::max<std::int64_t>(1, config.telemetry_interval.count())))),
+                             std::max<std::int64_t>(1, config.telemetry_interval.count()) +
+                         1))),
               telemetry_timer(clock.make_timer(t.get_executor())), send_timer(clock.make_timer(t.get_executor())),
               poll_timer(clock.make_timer(t.get_executor())),
               control_timer(clock.make_timer(t.get_executor())), confirm_timer(clock.make_timer(t.get_executor())) {}
@@ -700,7 +702,9 @@ private:
             while (!stopping) {
                 bool failed = false;
                 while (!confirm_queue.empty() && !stopping) {
-                    auto const [id, c] = confirm_queue.front();
+                    auto const front = confirm_queue.front(); // a copy: the queue may change while awaiting
+                    auto const& id = front.first;
+                    auto const& c = front.second;
                     auto r = co_await client.confirm(config.token, id, c, clock.now() + config.confirm_retry_interval * 5);
                     if (stopping) break;
                     if (r) {
