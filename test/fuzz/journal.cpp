@@ -26,10 +26,24 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     static scratch_journal const scratch;
     auto const& path = scratch.path;
     {
-        std::ofstream out(path, std::ios::binary | std::ios::trunc);
-        // Half the inputs get a valid magic, so the fuzzer reaches the records.
-        if (size > 0 && data[0] % 2 == 0) out << cleori::detail::journal_magic;
-        out.write(reinterpret_cast<char const*>(data), static_cast<std::streamsize>(size));
+        // The first byte picks how the rest becomes a journal: as it is; after
+        // a valid magic; or as lines, each framed with a valid length and
+        // checksum — so the fuzzer reaches the replay of record contents too.
+        std::string_view rest(reinterpret_cast<char const*>(data), size);
+        int const mode = size > 0 ? data[0] % 3 : 0;
+        if (size > 0) rest.remove_prefix(1);
+        std::string file;
+        if (mode != 0) file = cleori::detail::journal_magic;
+        if (mode == 2) {
+            while (!rest.empty()) {
+                auto const nl = rest.find('\n');
+                cleori::detail::frame_journal_record(rest.substr(0, nl), file);
+                rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+            }
+        } else {
+            file.append(rest);
+        }
+        std::ofstream(path, std::ios::binary | std::ios::trunc) << file;
     }
     cleori::store_image first;
     {

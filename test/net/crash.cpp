@@ -292,6 +292,7 @@ BOOST_AUTO_TEST_CASE(sigkill_at_random_moments_loses_nothing_and_applies_nothing
     std::ifstream out_in(output);
     std::string all_output{std::istreambuf_iterator<char>(out_in), {}};
     BOOST_TEST(all_output.find(cleori::test::token) == std::string::npos);
+    if (!all_output.empty()) BOOST_TEST_MESSAGE("what the agents wrote:\n" << all_output.substr(0, 4000));
     for (auto const& f : {witness, device_log}) {
         std::ifstream in(f);
         std::string text{std::istreambuf_iterator<char>(in), {}};
