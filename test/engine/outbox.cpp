@@ -41,10 +41,10 @@ BOOST_AUTO_TEST_CASE(acknowledging_removes_exactly_those_samples) {
 
 BOOST_AUTO_TEST_CASE(full_outbox_evicts_the_oldest_and_counts) {
     cleori::telemetry_outbox box{3};
-    BOOST_TEST(!box.push(at(0)));
+    BOOST_TEST(!box.push(at(0)).has_value());
     box.push(at(1));
     box.push(at(2));
-    BOOST_TEST(box.push(at(3)));
+    BOOST_TEST(box.push(at(3)).value() == 0u); // the oldest, by its sequence number
     BOOST_TEST(box.evicted() == 1u);
     BOOST_TEST((box.backlog(10)[0].sample == at(1)));
     std::uint64_t gone = 0; // an evicted sample acknowledged later is ignored

@@ -81,9 +81,10 @@ struct activation_poll {
 namespace detail {
 // Every occurrence of `secret` in `text`, replaced.
 inline std::string redact(std::string text, std::string_view secret) {
+    constexpr std::string_view mark = "<redacted>";
     if (secret.empty()) return text;
-    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 10))
-        text.replace(at, secret.size(), "<redacted>");
+    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + mark.size()))
+        text.replace(at, secret.size(), mark);
     return text;
 }
 

@@ -245,7 +245,6 @@ private:
         bool sender_waiting = false;
         bool last_send_failed = false;
         bool started = false;
-        bool restored = false;
         bool stopping = false;
         int loops = 0;
         std::weak_ptr<state> weak_self;
@@ -270,16 +269,17 @@ private:
             }
         }
 
+        // A sample left the outbox unsent to make room.
+        void evicted(std::uint64_t seq) {
+            ++counters.samples_evicted;
+            persist([&] { return samples_released{std::span(&seq, 1)}; });
+        }
+
         result<void> restore() {
             auto image = store.load();
             if (!image) return image.error();
-            for (auto const& e : image->samples) {
-                auto const evicting = outbox.next_eviction();
-                if (outbox.restore(e.seq, e.sample)) {
-                    ++counters.samples_evicted;
-                    persist([&] { return samples_released{std::span(&*evicting, 1)}; });
-                }
-            }
+            for (auto const& e : image->samples)
+                if (auto gone = outbox.restore(e.seq, e.sample)) evicted(*gone);
             // Restored samples are all back-fill: none of them is "live".
             outbox.skip_to(image->next_seq + 1);
             counters.samples_restored = outbox.size();
@@ -294,7 +294,6 @@ private:
             for (auto& c : image->confirmations) confirm_queue.emplace_back(std::move(c.id), std::move(c.c));
             counters.activations_restored = tracked.size();
             counters.confirmations_restored = confirm_queue.size();
-            restored = !tracked.empty();
             if (log && !image->empty()) {
                 std::ostringstream os;
                 os << "restored from the store: " << counters.samples_restored << " unsent samples, "
@@ -423,12 +422,10 @@ private:
                 } else if (auto smp = make_sample(clock.wall_now(), st)) {
                     ++counters.samples_taken;
                     if (st.soc && smp->soc) last_soc = smp->soc;
-                    auto const evicting = outbox.next_eviction();
-                    bool const evicted = outbox.push(*smp);
+                    auto const gone = outbox.push(*smp);
                     persist([&] { return sample_taken{outbox.live()->seq, *smp}; });
-                    if (evicted) {
-                        ++counters.samples_evicted;
-                        persist([&] { return samples_released{std::span(&*evicting, 1)}; });
+                    if (gone) {
+                        evicted(*gone);
                         if (hooks.on_telemetry_dropped) hooks.on_telemetry_dropped(1);
                     }
                     if (sender_waiting) send_timer.cancel();
@@ -599,13 +596,13 @@ private:
                     enqueue_confirmation(a.id, std::move(refusal));
                 } else {
                     persist([&] { return activation_changed{t}; });
-                }
-                if (verdict.feasible && log) {
-                    std::ostringstream os;
-                    os << "activation " << a.id << " accepted: " << verdict.setpoint << " from "
-                       << to_rfc3339(a.start_time);
-                    if (a.end_time) os << " to " << to_rfc3339(*a.end_time);
-                    say(log_level::info, os.str());
+                    if (log) {
+                        std::ostringstream os;
+                        os << "activation " << a.id << " accepted: " << verdict.setpoint << " from "
+                           << to_rfc3339(a.start_time);
+                        if (a.end_time) os << " to " << to_rfc3339(*a.end_time);
+                        say(log_level::info, os.str());
+                    }
                 }
                 tracked.push_back(std::move(t));
                 control_dirty = true;
@@ -635,7 +632,7 @@ private:
             // Learn what Cleori wants before the first command, so that an
             // activation already running is joined directly.
             // Restored activations are known already: act on them at once.
-            while (!first_poll_done && !restored && !stopping)
+            while (!first_poll_done && counters.activations_restored == 0 && !stopping)
                 co_await sleep_until(control_timer, clock.now() + std::chrono::hours(24));
             while (!stopping) {
                 control_dirty = false;

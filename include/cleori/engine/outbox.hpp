@@ -41,26 +41,18 @@ public:
     /// @param capacity the most samples kept (at least 1)
     explicit telemetry_outbox(std::size_t capacity) : capacity_(std::max<std::size_t>(capacity, 1)) {}
 
-    /// @brief Adds a sample. @return true when the oldest sample was evicted to make room.
-    bool push(telemetry_sample const& s) {
-        bool evicted = false;
-        if (q_.size() == capacity_) {
-            q_.pop_front();
-            ++evicted_;
-            evicted = true;
-        }
-        q_.push_back({next_seq_++, s});
-        return evicted;
-    }
+    /// @brief Adds a sample. @return the sequence number of the oldest
+    /// sample, when it was evicted to make room.
+    std::optional<std::uint64_t> push(telemetry_sample const& s) { return restore(next_seq_, s); }
 
     /// @brief Puts back a sample kept from before a restart, under its old
     /// sequence number (call in order, before any `push`). Evicts like `push`.
-    bool restore(std::uint64_t seq, telemetry_sample const& s) {
-        bool evicted = false;
+    std::optional<std::uint64_t> restore(std::uint64_t seq, telemetry_sample const& s) {
+        std::optional<std::uint64_t> evicted;
         if (q_.size() == capacity_) {
+            evicted = q_.front().seq;
             q_.pop_front();
             ++evicted_;
-            evicted = true;
         }
         q_.push_back({seq, s});
         next_seq_ = std::max(next_seq_, seq + 1);
@@ -68,13 +60,6 @@ public:
     }
     /// @brief Makes the next `push` number its sample at least `seq`.
     void skip_to(std::uint64_t seq) noexcept { next_seq_ = std::max(next_seq_, seq); }
-
-    /// @brief The sequence number of the sample the next `push` would evict
-    /// (the oldest), when the outbox is full.
-    [[nodiscard]] std::optional<std::uint64_t> next_eviction() const noexcept {
-        if (q_.size() < capacity_) return std::nullopt;
-        return q_.front().seq;
-    }
 
     /// @brief The newest sample, if it has not been acknowledged.
     [[nodiscard]] std::optional<entry> live() const {

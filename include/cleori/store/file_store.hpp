@@ -118,18 +118,39 @@ inline boost::system::error_code write_all(int fd, std::string_view data) noexce
     return {};
 }
 
+// Owns a file descriptor; closing it also releases a `flock` taken through it.
+class unique_fd {
+public:
+    unique_fd() = default;
+    explicit unique_fd(int fd) noexcept : fd_(fd) {}
+    unique_fd(unique_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    unique_fd& operator=(unique_fd&& o) noexcept {
+        if (this != &o) {
+            reset();
+            fd_ = std::exchange(o.fd_, -1);
+        }
+        return *this;
+    }
+    ~unique_fd() { reset(); }
+    void reset() noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
+    [[nodiscard]] int get() const noexcept { return fd_; }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+
+private:
+    int fd_ = -1;
+};
+
 inline boost::system::error_code sync_directory_of(std::filesystem::path const& file) noexcept {
     auto dir = file.parent_path();
     if (dir.empty()) dir = ".";
-    int const d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (d < 0) return errno_code();
-    boost::system::error_code ec;
-    if (::fsync(d) != 0) ec = errno_code();
-    ::close(d);
-    return ec;
+    unique_fd const d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!d || ::fsync(d.get()) != 0) return errno_code();
+    return {};
 }
 
-constexpr std::string_view phase_name(activation_phase p) noexcept { return to_string(p); }
 constexpr std::string_view reason_name(end_reason r) noexcept {
     switch (r) {
     case end_reason::completed: return "completed";
@@ -164,7 +185,7 @@ inline void encode_journal_record(store_record const& r, std::string& out) {
             out += R"({"k":"activation","a":)";
             encode_activation(t.a, out);
             out += R"(,"phase":)";
-            append_json_string(out, phase_name(t.phase));
+            append_json_string(out, to_string(t.phase));
             out += R"(,"setpoint":)";
             append_json_number(out, t.setpoint.in_kw());
             out += R"(,"last_seen":)";
@@ -249,7 +270,7 @@ inline bool replay_journal_record(std::string_view payload, store_image& image) 
         bool known = false;
         for (auto p : {activation_phase::scheduled, activation_phase::executing, activation_phase::ended,
                        activation_phase::refused})
-            if (*phase == phase_name(p)) t.phase = p, known = true;
+            if (*phase == to_string(p)) t.phase = p, known = true;
         if (!known) return false;
         auto const* sp = o->if_contains("setpoint");
         double kw = 0;
@@ -310,28 +331,8 @@ public:
         return s;
     }
 
-    file_store(file_store&& o) noexcept
-        : path_(std::move(o.path_)), options_(o.options_), recovery_(o.recovery_), image_(std::move(o.image_)),
-          fd_(std::exchange(o.fd_, -1)), lock_fd_(std::exchange(o.lock_fd_, -1)), size_(o.size_),
-          appended_(o.appended_), last_sync_(o.last_sync_) {}
-    file_store& operator=(file_store&& o) noexcept {
-        if (this != &o) {
-            close();
-            path_ = std::move(o.path_);
-            options_ = o.options_;
-            recovery_ = o.recovery_;
-            image_ = std::move(o.image_);
-            fd_ = std::exchange(o.fd_, -1);
-            lock_fd_ = std::exchange(o.lock_fd_, -1);
-            size_ = o.size_;
-            appended_ = o.appended_;
-            last_sync_ = o.last_sync_;
-        }
-        return *this;
-    }
-    file_store(file_store const&) = delete;
-    file_store& operator=(file_store const&) = delete;
-    ~file_store() { close(); }
+    file_store(file_store&&) noexcept = default;
+    file_store& operator=(file_store&&) noexcept = default;
 
     /// @brief The state recorded so far.
     result<store_image> load() { return image_; }
@@ -339,14 +340,14 @@ public:
     /// @brief Appends one record and flushes it as the policy says. On a
     /// failed write the journal is cut back to its last whole record.
     result<void> append(store_record const& r) {
-        if (fd_ < 0) return boost::system::error_code(EBADF, boost::system::system_category());
+        if (!fd_) return boost::system::error_code(EBADF, boost::system::system_category());
         payload_.clear();
         detail::encode_journal_record(r, payload_);
         frame_.clear();
         detail::frame_journal_record(payload_, frame_);
-        if (auto ec = detail::write_all(fd_, frame_)) {
-            (void)::ftruncate(fd_, static_cast<off_t>(size_));
-            (void)::lseek(fd_, 0, SEEK_END);
+        if (auto ec = detail::write_all(fd_.get(), frame_)) {
+            (void)::ftruncate(fd_.get(), static_cast<off_t>(size_));
+            (void)::lseek(fd_.get(), 0, SEEK_END);
             return ec;
         }
         size_ += frame_.size();
@@ -368,35 +369,24 @@ public:
 private:
     file_store(std::filesystem::path path, file_store_options options) : path_(std::move(path)), options_(options) {}
 
-    void close() noexcept {
-        if (fd_ >= 0) ::close(fd_);
-        if (lock_fd_ >= 0) ::close(lock_fd_); // releases the lock
-        fd_ = lock_fd_ = -1;
-    }
-
     boost::system::error_code recover() {
         // The lock lives on a side file: the journal itself is replaced by rename.
         auto const lock_path = path_.string() + ".lock";
-        lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (lock_fd_ < 0) return detail::errno_code();
-        if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) return detail::errno_code();
+        lock_fd_ = detail::unique_fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+        if (!lock_fd_) return detail::errno_code();
+        if (::flock(lock_fd_.get(), LOCK_EX | LOCK_NB) != 0) return detail::errno_code();
 
-        int const fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return errno == ENOENT ? boost::system::error_code{} : detail::errno_code();
+        detail::unique_fd const fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) return errno == ENOENT ? boost::system::error_code{} : detail::errno_code();
         std::string data;
         char buf[65536];
         for (;;) {
-            ssize_t const n = ::read(fd, buf, sizeof buf);
+            ssize_t const n = ::read(fd.get(), buf, sizeof buf);
             if (n < 0 && errno == EINTR) continue;
-            if (n < 0) {
-                auto ec = detail::errno_code();
-                ::close(fd);
-                return ec;
-            }
+            if (n < 0) return detail::errno_code();
             if (n == 0) break;
             data.append(buf, static_cast<std::size_t>(n));
         }
-        ::close(fd);
         if (data.empty()) return {};
         if (data.size() < detail::journal_magic.size() ||
             std::string_view(data).substr(0, detail::journal_magic.size()) != detail::journal_magic) {
@@ -443,30 +433,20 @@ private:
         for (auto const& s : image_.samples) record(sample_taken{s.seq, s.sample});
 
         auto const tmp = path_.string() + ".tmp";
-        int const fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0) return detail::errno_code();
-        boost::system::error_code ec = detail::write_all(fd, out);
-        if (!ec && options_.sync != fsync_policy::never && ::fdatasync(fd) != 0) ec = detail::errno_code();
+        detail::unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+        if (!fd) return detail::errno_code();
+        boost::system::error_code ec = detail::write_all(fd.get(), out);
+        if (!ec && options_.sync != fsync_policy::never && ::fdatasync(fd.get()) != 0) ec = detail::errno_code();
+        if (!ec && ::rename(tmp.c_str(), path_.c_str()) != 0) ec = detail::errno_code();
         if (ec) {
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return ec;
-        }
-        if (::rename(tmp.c_str(), path_.c_str()) != 0) {
-            ec = detail::errno_code();
-            ::close(fd);
             ::unlink(tmp.c_str());
             return ec;
         }
         if (options_.sync != fsync_policy::never) {
-            if (auto dec = detail::sync_directory_of(path_)) {
-                ::close(fd);
-                return dec;
-            }
+            if (auto dec = detail::sync_directory_of(path_)) return dec;
         }
-        if (fd_ >= 0) ::close(fd_);
         // The new file is already open for writing at its end.
-        fd_ = fd;
+        fd_ = std::move(fd);
         size_ = out.size();
         appended_ = 0;
         last_sync_ = std::chrono::steady_clock::now();
@@ -481,7 +461,7 @@ private:
             break;
         case fsync_policy::every_record: break;
         }
-        if (::fdatasync(fd_) != 0) return detail::errno_code();
+        if (::fdatasync(fd_.get()) != 0) return detail::errno_code();
         last_sync_ = std::chrono::steady_clock::now();
         return {};
     }
@@ -490,8 +470,8 @@ private:
     file_store_options options_;
     file_store_recovery recovery_{};
     store_image image_{};
-    int fd_ = -1;
-    int lock_fd_ = -1;
+    detail::unique_fd fd_;
+    detail::unique_fd lock_fd_; // held for the store's life: one owner per journal
     std::uint64_t size_ = 0;
     std::uint64_t appended_ = 0;
     std::chrono::steady_clock::time_point last_sync_{};
