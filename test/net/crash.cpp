@@ -13,6 +13,7 @@
 // scripts/crash-trials runs it with more.
 #include <cleori/sim/server.hpp>
 
+#include "support/child_process.hpp"
 #include "support/sim_fixture.hpp"
 #include "support/temp_dir.hpp"
 
@@ -27,17 +28,10 @@
 #include <sstream>
 #include <thread>
 
-#include <csignal>
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
-extern char** environ;
 
 namespace {
 
 using namespace std::chrono_literals;
-using steady = std::chrono::steady_clock;
 
 std::int64_t unix_us() {
     return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -56,58 +50,6 @@ std::vector<std::string> lines_of(std::filesystem::path const& p) {
     for (std::string l; std::getline(in, l);) out.push_back(l);
     return out;
 }
-
-class child_process {
-public:
-    child_process(std::vector<std::string> args, std::string const& token, std::filesystem::path const& stderr_file) {
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        std::vector<std::string> env_store;
-        for (char** e = environ; *e; ++e)
-            if (std::string_view(*e).substr(0, 13) != "CLEORI_TOKEN=") env_store.emplace_back(*e);
-        env_store.push_back("CLEORI_TOKEN=" + token);
-        std::vector<char*> envp;
-        for (auto& e : env_store) envp.push_back(e.data());
-        envp.push_back(nullptr);
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 1, stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        posix_spawn_file_actions_addopen(&fa, 2, stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        int const rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), envp.data());
-        posix_spawn_file_actions_destroy(&fa);
-        if (rc != 0) throw std::runtime_error("posix_spawn " + args[0] + ": " + std::strerror(rc));
-    }
-    child_process(child_process const&) = delete;
-    child_process& operator=(child_process const&) = delete;
-    ~child_process() {
-        if (pid_ > 0) kill(SIGKILL);
-    }
-    // Sends `sig` and waits; returns the wait status.
-    int kill(int sig, std::chrono::milliseconds patience = 10s) {
-        ::kill(pid_, sig);
-        int status = 0;
-        auto const until = steady::now() + patience;
-        while (::waitpid(pid_, &status, WNOHANG) == 0) {
-            if (steady::now() > until) {
-                ::kill(pid_, SIGKILL);
-                ::waitpid(pid_, &status, 0);
-                status = -1;
-                break;
-            }
-            std::this_thread::sleep_for(2ms);
-        }
-        pid_ = -1;
-        return status;
-    }
-    bool running() {
-        int status = 0;
-        return pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == 0;
-    }
-
-private:
-    pid_t pid_ = -1;
-};
 
 struct scripted {
     std::string id;
@@ -169,7 +111,7 @@ BOOST_AUTO_TEST_CASE(sigkill_at_random_moments_loses_nothing_and_applies_nothing
     std::vector<std::pair<std::int64_t, std::int64_t>> dead; // [killed, restarted) in unix µs
     std::uniform_int_distribution<int> uptime(60, 700), downtime(0, 40);
     for (std::size_t i = 0; i < trials; ++i) {
-        child_process agent(args, cleori::test::token, output);
+        cleori::test::child_process agent(args, {.env = {{"CLEORI_TOKEN", cleori::test::token}}, .output = output});
         std::this_thread::sleep_for(std::chrono::milliseconds(uptime(rng)));
         std::int64_t const killed = unix_us();
         agent.kill(SIGKILL);
@@ -178,7 +120,7 @@ BOOST_AUTO_TEST_CASE(sigkill_at_random_moments_loses_nothing_and_applies_nothing
     }
     // The last life runs past the last activation, then stops gracefully.
     {
-        child_process agent(args, cleori::test::token, output);
+        cleori::test::child_process agent(args, {.env = {{"CLEORI_TOKEN", cleori::test::token}}, .output = output});
         auto const until = std::max(plan.back().end_us + 2'500'000, unix_us() + 2'500'000);
         while (unix_us() < until && agent.running()) std::this_thread::sleep_for(50ms);
         BOOST_TEST_REQUIRE(agent.running(), "the agent exited by itself: " << lines_of(output).size() << " lines of output");

@@ -41,6 +41,14 @@ const fault_case cases[] = {
     {"malformed bodies", R"({"kind":"malformed","count":4})", false},
 };
 
+// Every agent of the matrix: 250 ms cadences, quick retries.
+cleori::agent_config matrix_config() {
+    return {.token = token, .telemetry_interval = 250ms, .poll_interval = 250ms};
+}
+cleori::default_retry matrix_retry() {
+    return cleori::default_retry{cleori::exponential_backoff{{.base = 20ms, .cap = 200ms, .max_attempts = 6}}};
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(net_faults)
@@ -58,9 +66,7 @@ BOOST_AUTO_TEST_CASE(fault_matrix) {
             auto const err = f.sim.load_scenario(scenario);
             BOOST_TEST_REQUIRE(err.empty(), err);
             cleori::simulated_battery battery;
-            agent_type agent{battery, f.transport, {.token = token, .telemetry_interval = 250ms, .poll_interval = 250ms},
-                             cleori::real_clock{},
-                             cleori::default_retry{cleori::exponential_backoff{{.base = 20ms, .cap = 200ms, .max_attempts = 6}}}};
+            agent_type agent{battery, f.transport, matrix_config(), cleori::real_clock{}, matrix_retry()};
             BOOST_TEST_REQUIRE(agent.start().has_value());
             f.run_for(4500ms);
             // The last burst ended at about 2.7 s; on a loaded machine the
@@ -111,15 +117,9 @@ BOOST_AUTO_TEST_CASE(simulator_restart_mid_run) {
     auto const port = first->start().value();
     cleori::beast_transport transport{io.get_executor(), "http://127.0.0.1:" + std::to_string(port)};
     cleori::simulated_battery battery;
-    agent_type agent{battery, transport, {.token = token, .telemetry_interval = 250ms, .poll_interval = 250ms},
-                     cleori::real_clock{},
-                     cleori::default_retry{cleori::exponential_backoff{{.base = 20ms, .cap = 200ms, .max_attempts = 6}}}};
+    agent_type agent{battery, transport, matrix_config(), cleori::real_clock{}, matrix_retry()};
     BOOST_TEST_REQUIRE(agent.start().has_value());
-    auto run_for = [&](std::chrono::milliseconds d) {
-        auto const until = std::chrono::steady_clock::now() + d;
-        io.restart();
-        while (std::chrono::steady_clock::now() < until) io.run_one_until(until);
-    };
+    auto run_for = [&](std::chrono::milliseconds d) { cleori::test::run_for(io, d); };
     run_for(1500ms);
     first->stop();
     run_for(1000ms);
@@ -132,10 +132,9 @@ BOOST_AUTO_TEST_CASE(simulator_restart_mid_run) {
                                        .end_time = cleori::test::wall_now() + 1300ms,
                                        .status = cleori::activation_status::pending});
     run_for(2500ms);
-    auto const until = std::chrono::steady_clock::now() + 10s;
-    while (agent.outbox_size() != 0 && std::chrono::steady_clock::now() < until) io.run_one_for(100ms);
+    cleori::test::drive(io, [&] { return agent.outbox_size() == 0; }, 10s);
     agent.stop();
-    while (!agent.stopped() && std::chrono::steady_clock::now() < until + 10s) io.run_one_for(100ms);
+    cleori::test::drive(io, [&] { return agent.stopped(); }, 10s);
     BOOST_TEST_REQUIRE(agent.stopped());
 
     auto const& k = agent.counters();

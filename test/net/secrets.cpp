@@ -37,11 +37,7 @@ struct secret_fixture {
                             {.tokens = {secret}, .on_event = [this](std::string const& e) { all.add("sim", e); }}};
     unsigned short port = sim.start().value();
     cleori::beast_transport transport{io.get_executor(), "http://127.0.0.1:" + std::to_string(port)};
-    void run_for(std::chrono::milliseconds d) {
-        auto const until = std::chrono::steady_clock::now() + d;
-        io.restart();
-        while (std::chrono::steady_clock::now() < until) io.run_one_until(until);
-    }
+    void run_for(std::chrono::milliseconds d) { cleori::test::run_for(io, d); }
 };
 
 } // namespace
@@ -83,8 +79,7 @@ BOOST_AUTO_TEST_CASE(no_token_in_anything_a_full_run_writes) {
     agent.set_token(secret);
     run_for(1500ms);
     agent.stop();
-    auto const until = std::chrono::steady_clock::now() + 10s;
-    while (!agent.stopped() && std::chrono::steady_clock::now() < until) io.run_one_for(100ms);
+    cleori::test::drive(io, [&] { return agent.stopped(); }, 10s);
     BOOST_TEST_REQUIRE(agent.stopped());
 
     // Direct client calls that fail, as an integrator's code would log them.
@@ -93,8 +88,7 @@ BOOST_AUTO_TEST_CASE(no_token_in_anything_a_full_run_writes) {
         std::optional<cleori::api_result<cleori::activation_poll>> r;
         asio::co_spawn(io, client.get_activations(token, std::chrono::steady_clock::now() + 5s),
                        [&](std::exception_ptr, cleori::api_result<cleori::activation_poll> x) { r.emplace(std::move(x)); });
-        io.restart();
-        while (!r && std::chrono::steady_clock::now() < until + 10s) io.run_one_for(100ms);
+        cleori::test::drive(io, [&] { return r.has_value(); }, 10s);
         BOOST_TEST_REQUIRE((r && !r->has_value()));
         all.add("client", r->error().describe());
     }

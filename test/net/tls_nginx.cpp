@@ -7,6 +7,7 @@
 
 #include <cleori/device/simulated_battery.hpp>
 
+#include "support/child_process.hpp"
 #include "support/sim_fixture.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_pki.hpp"
@@ -18,13 +19,7 @@
 #include <fstream>
 #include <thread>
 
-#include <csignal>
-#include <spawn.h>
-#include <sys/wait.h>
-
 #include <openssl/ssl.h>
-
-extern char** environ;
 
 using namespace cleori::literals;
 using namespace std::chrono_literals;
@@ -79,12 +74,7 @@ public:
         conf << "}\n";
         conf.close();
         std::string const binary = find_nginx();
-        std::vector<std::string> args{binary, "-p", d, "-e", d + "/error.log", "-c", d + "/nginx.conf"};
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        if (int rc = posix_spawn(&pid_, binary.c_str(), nullptr, nullptr, argv.data(), environ); rc != 0)
-            throw std::runtime_error("cannot start nginx: " + std::string(std::strerror(rc)));
+        process_.emplace(std::vector<std::string>{binary, "-p", d, "-e", d + "/error.log", "-c", d + "/nginx.conf"});
         auto const until = std::chrono::steady_clock::now() + 10s;
         for (auto const& s : sites_) {
             while (!accepts(s.port)) {
@@ -96,11 +86,7 @@ public:
     }
     nginx_proxy(nginx_proxy const&) = delete;
     nginx_proxy& operator=(nginx_proxy const&) = delete;
-    ~nginx_proxy() {
-        ::kill(pid_, SIGQUIT); // graceful shutdown
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
-    }
+    ~nginx_proxy() { process_->kill(SIGQUIT); } // graceful shutdown
     unsigned short port(std::string const& cert, std::string_view protocols = "TLSv1.2 TLSv1.3") const {
         for (auto const& s : sites_)
             if (s.cert == cert && s.protocols == protocols) return s.port;
@@ -119,7 +105,7 @@ private:
     }
     cleori::test::temp_dir dir_;
     std::vector<site> sites_;
-    pid_t pid_ = -1;
+    std::optional<cleori::test::child_process> process_;
 };
 
 struct nginx_fixture : cleori::test::sim_fixture {

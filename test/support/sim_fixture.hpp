@@ -26,6 +26,21 @@ inline timestamp wall_now() {
 // A number from the simulator's JSON report.
 inline double number(boost::json::value const& v) { return v.to_number<double>(); }
 
+// Runs `io` until `done()`; bounded, so a hang fails instead of blocking.
+template <class Done>
+void drive(boost::asio::io_context& io, Done done, std::chrono::milliseconds limit = std::chrono::seconds(60)) {
+    io.restart();
+    auto const until = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < until) io.run_one_for(std::chrono::milliseconds(100));
+}
+
+// Runs `io` for `d` of real time (agents on the real clock).
+inline void run_for(boost::asio::io_context& io, std::chrono::milliseconds d) {
+    auto const until = std::chrono::steady_clock::now() + d;
+    io.restart();
+    while (std::chrono::steady_clock::now() < until) io.run_one_until(until);
+}
+
 struct sim_fixture {
     boost::asio::io_context io;
     sim::server sim{io.get_executor(), {.tokens = {token, token2}}};
@@ -37,12 +52,9 @@ struct sim_fixture {
                                                       .cap = std::chrono::milliseconds(50),
                                                       .max_attempts = 4}}}};
 
-    // Runs the io_context until `done()`; bounded, so a hang fails instead of blocking.
     template <class Done>
-    void drive(Done done, std::chrono::seconds limit = std::chrono::seconds(60)) {
-        io.restart();
-        auto const until = std::chrono::steady_clock::now() + limit;
-        while (!done() && std::chrono::steady_clock::now() < until) io.run_one_for(std::chrono::milliseconds(100));
+    void drive(Done done, std::chrono::milliseconds limit = std::chrono::seconds(60)) {
+        test::drive(io, std::move(done), limit);
     }
     // Runs an awaitable to completion and returns its result.
     template <class Awaitable>
@@ -67,12 +79,7 @@ struct sim_fixture {
         if (!out) throw std::runtime_error("timed out waiting for a response");
         return std::move(*out);
     }
-    // Runs the io_context for `d` of real time (agents on the real clock).
-    void run_for(std::chrono::milliseconds d) {
-        auto const until = std::chrono::steady_clock::now() + d;
-        io.restart();
-        while (std::chrono::steady_clock::now() < until) io.run_one_until(until);
-    }
+    void run_for(std::chrono::milliseconds d) { test::run_for(io, d); }
     static auto deadline(std::chrono::milliseconds d = std::chrono::seconds(5)) {
         return std::chrono::steady_clock::now() + d;
     }
