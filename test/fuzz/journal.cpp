@@ -3,6 +3,8 @@
 // image; a second open of what the first rewrote gives the same image.
 #include <cleori/store/file_store.hpp>
 
+#include "same.hpp"
+
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
@@ -57,7 +59,17 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     auto again = cleori::file_store::open(path, {.sync = cleori::fsync_policy::never});
     if (!again || again->recovery().discarded_bytes != 0) std::abort();
     auto const second = again->load().value();
-    if (!(second.samples == first.samples) || !(second.confirmations == first.confirmations) ||
+    if (second.samples.size() != first.samples.size()) std::abort();
+    for (std::size_t i = 0; i < first.samples.size(); ++i)
+        if (second.samples[i].seq != first.samples[i].seq ||
+            !cleori::fuzz::same(first.samples[i].sample, second.samples[i].sample))
+            std::abort();
+    if (second.confirmations.size() != first.confirmations.size()) std::abort();
+    for (std::size_t i = 0; i < first.confirmations.size(); ++i)
+        if (second.confirmations[i].id != first.confirmations[i].id ||
+            !cleori::fuzz::same(first.confirmations[i].c, second.confirmations[i].c))
+            std::abort();
+    if (
         second.activations.size() != first.activations.size() || second.next_seq != first.next_seq)
         std::abort();
     return 0;
