@@ -335,13 +335,13 @@ BOOST_AUTO_TEST_CASE(confirmation_is_retried_until_acknowledged) {
 }
 
 BOOST_AUTO_TEST_CASE(device_refusing_a_setpoint_is_retried_and_confirmed_only_when_applied) {
-    battery.fail_next_setpoints(3); // baseline at 0 s, then the activation at 1 s and 2 s fail
+    battery.fail_next_setpoints(3); // baseline at 0 s and 0.5 s, then the activation at 1 s fail; 0.5 s between tries
     cleori.activations.push_back(make("d-1", cleori::mfrr_direction::up, 60.0_kW, 1s, 600s));
     start();
     run(1min);
-    BOOST_TEST_CONTEXT("commands: " << commands()) BOOST_TEST(commands() == cmd({{3.0, -60.0}}));
+    BOOST_TEST_CONTEXT("commands: " << commands()) BOOST_TEST(commands() == cmd({{1.5, -60.0}}));
     BOOST_TEST_REQUIRE(cleori.confirmations.size() == 1u);
-    BOOST_TEST(since_t0(cleori.confirmations[0].at) == 3.0);
+    BOOST_TEST(since_t0(cleori.confirmations[0].at) == 1.5);
     BOOST_TEST(agent->counters().setpoint_failures == 3u);
 }
 

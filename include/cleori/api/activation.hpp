@@ -78,6 +78,13 @@ struct activation_page {
     std::optional<pagination> page{}; ///< absent when the server sent a bare array
 };
 
+/// @brief Every activation a poll returned, across pages.
+struct activation_poll {
+    std::vector<activation> activations{};
+    std::vector<rejected_activation> rejected{};
+    std::size_t pages = 0;
+};
+
 /// @brief Whether the battery is executing the activation.
 enum class confirmation_status { executing, unavailable };
 

@@ -75,6 +75,15 @@ struct api_profile_v1 {
     /// seen it for this long (contact lost), the agent ends it locally — one
     /// mFRR market time unit.
     static constexpr std::chrono::minutes open_ended_grace{15};
+    /// An activation without `end_time` commits its power for at least this
+    /// long from now when the agent assesses what else fits (a rolling
+    /// horizon: it never shrinks to zero). Battery safety does not rest on
+    /// it: the agent stops a direction at min_soc / max_soc whatever runs.
+    static constexpr std::chrono::minutes open_ended_horizon{15};
+    /// Cleori accepts an `unavailable` confirmation for an activation already
+    /// confirmed `executing`: that is how the agent tells Cleori it stopped
+    /// at a state-of-charge limit or a modification it cannot deliver.
+    static constexpr bool unavailable_after_executing = true;
     /// @}
 
     /// @name Limits on what the server sends (hostile-input protection)

@@ -49,6 +49,9 @@ struct api_failure {
     std::string code{};             ///< Cleori's error code, when the body had one
     std::string message{};          ///< Cleori's error message, when the body had one
     unsigned attempts = 0;        ///< attempts made
+    /// The server's `Retry-After` on the last attempt, when it sent one: the
+    /// caller holds that endpoint for this long (the agent does, capped).
+    std::optional<std::chrono::milliseconds> retry_after{};
 
     /// @brief One line for a log: endpoint, status, error, Cleori's code and message.
     [[nodiscard]] std::string describe() const {
@@ -70,13 +73,6 @@ struct api_failure {
 /// @brief Result of an API call.
 template <class T>
 using api_result = boost::system::result<T, api_failure>;
-
-/// @brief Every activation a poll returned, across pages.
-struct activation_poll {
-    std::vector<activation> activations{};
-    std::vector<rejected_activation> rejected{};
-    std::size_t pages = 0;
-};
 
 namespace detail {
 // Every occurrence of `secret` in `text`, replaced.
@@ -144,6 +140,9 @@ public:
     /// @brief GET every activation, following pagination.
     boost::asio::awaitable<api_result<activation_poll>> get_activations(std::string_view token,
                                                                         clock::time_point deadline) {
+        // The caller's string may change while this call is suspended (a
+        // token rotation); every page is asked with the token it was given.
+        std::string const owned_token(token);
         activation_poll out;
         std::size_t offset = 0;
         for (;;) {
@@ -151,7 +150,7 @@ public:
             req.target = std::string(Profile::activations_path) + "?" + std::string(Profile::limit_param) + "=" +
                          std::to_string(Profile::page_limit) + "&" + std::string(Profile::offset_param) + "=" +
                          std::to_string(offset);
-            req.bearer_token = std::string(token);
+            req.bearer_token = owned_token;
             std::string const endpoint = "GET " + std::string(Profile::activations_path);
             auto r = co_await call(std::move(req), endpoint, deadline, false);
             if (!r) co_return r.error();
@@ -213,6 +212,7 @@ private:
             }
             failure.ec = ec ? ec : detail::status_error(res.status);
             failure.status = outcome.status;
+            failure.retry_after = outcome.retry_after;
             failure.code.clear();
             failure.message.clear();
             if (!ec) {

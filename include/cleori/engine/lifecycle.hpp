@@ -1,28 +1,33 @@
 #pragma once
 /// @file
-/// @brief The activation lifecycle as pure functions: feasibility, setpoint
-/// clamping, and which activations run at a given instant. The agent calls
-/// these; tests call them with any time they like.
+/// @brief The activation lifecycle's vocabulary and its pure arithmetic:
+/// phases, end reasons, the record the agent keeps per activation, and the
+/// energy and power checks `cleori::agent_core` decides with. Tests call
+/// these with any numbers and times they like.
 ///
-/// - `assess(activation, ratings, soc, committed, now)` — can the battery
-///   deliver it? Power is clamped to the device's limits; the energy over the
-///   window must fit between the SoC and the operating window (after the
-///   efficiency of the direction and energy already promised to other
-///   activations). The refusal text names the numbers.
-/// - `step(activations, now, grace)` — advances phases at `now` (scheduled →
-///   executing at `start_time`; executing → ended at `end_time`, on
-///   cancellation, or `grace` after the last poll that saw an open-ended
-///   activation), and returns the summed setpoint and the next instant
-///   anything changes.
+/// - `project_soc(soc, now, commitments, ratings)` — walks the state of
+///   charge forward through every commitment (summed where they overlap,
+///   each direction with its share of the round-trip loss) and reports the
+///   lowest and highest state of charge reached and when the window
+///   `[min_soc, max_soc]` would first be left.
+/// - `power_share(requested, from, to, others, ratings)` — how much of a
+///   request fits beside what is already committed over its window.
+///
+/// @code
+/// std::vector<cleori::energy_commitment> c{{-80.0_kW, t0, t0 + 30min}};
+/// auto p = cleori::project_soc(40.0_pct, t0, c, ratings);
+/// if (!p.ok) log("would reach ", p.extreme, " at ", to_rfc3339(p.violation_at));
+/// @endcode
 
 #include <cleori/api/activation.hpp>
 #include <cleori/device/ratings.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <optional>
-#include <string>
+#include <span>
+#include <string_view>
 #include <vector>
 
 namespace cleori {
@@ -30,23 +35,28 @@ namespace cleori {
 /// @brief Where an activation is in its life, as the agent sees it.
 enum class activation_phase {
     scheduled, ///< accepted, start_time not reached
-    executing, ///< setpoint applied
+    starting,  ///< start reached; the device has not yet accepted a setpoint containing its share
+    executing, ///< the device accepted a setpoint containing its share
     ended,     ///< over: see `end_reason`
     refused,   ///< reported unavailable, never executed
 };
 
 /// @brief Why an activation stopped.
 enum class end_reason {
-    completed,      ///< end_time reached
-    cancelled,      ///< Cleori cancelled it (status or 0 kW)
-    lost_contact,   ///< open-ended, and no poll has seen it for the grace period
-    shutdown,       ///< the agent stopped
+    completed,     ///< end_time reached, or Cleori reports it `completed`
+    cancelled,     ///< Cleori cancelled it (status or 0 kW)
+    lost_contact,  ///< open-ended, and no poll has seen it for the grace period (resumed if seen again)
+    shutdown,      ///< the agent stopped
+    soc_limit,     ///< the state of charge reached min_soc or max_soc: that direction went to 0 kW
+    device_failed, ///< the device did not accept the setpoint within its response time and margin
+    infeasible,    ///< a modification or a new reading made it undeliverable
 };
 
-/// @brief The name of a phase or reason, for logs.
+/// @brief The name of a phase or reason, for logs and the journal.
 constexpr std::string_view to_string(activation_phase p) noexcept {
     switch (p) {
     case activation_phase::scheduled: return "scheduled";
+    case activation_phase::starting: return "starting";
     case activation_phase::executing: return "executing";
     case activation_phase::ended: return "ended";
     case activation_phase::refused: return "refused";
@@ -59,140 +69,129 @@ constexpr std::string_view to_string(end_reason r) noexcept {
     case end_reason::cancelled: return "cancelled";
     case end_reason::lost_contact: return "ended locally (no contact)";
     case end_reason::shutdown: return "shutdown";
+    case end_reason::soc_limit: return "state-of-charge limit";
+    case end_reason::device_failed: return "device did not apply it";
+    case end_reason::infeasible: return "no longer deliverable";
     }
     return "?";
+}
+
+/// @brief True for the phases whose share belongs in the device setpoint.
+constexpr bool is_running(activation_phase p) noexcept {
+    return p == activation_phase::starting || p == activation_phase::executing;
+}
+/// @brief True for the phases that hold a commitment (energy and power).
+constexpr bool is_committed(activation_phase p) noexcept {
+    return p == activation_phase::scheduled || is_running(p);
 }
 
 /// @brief An activation the agent knows, with its local state.
 struct tracked_activation {
     activation a;
     activation_phase phase = activation_phase::scheduled;
-    kilowatts setpoint{};           ///< signed and clamped to the device's limits
+    kilowatts setpoint{};           ///< its share of the device setpoint (signed; may be less than requested)
     timestamp last_seen{};          ///< wall time of the last poll that carried it
     std::optional<end_reason> ended{};
-    bool confirmed = false;         ///< Cleori acknowledged the confirmation
+    bool confirmed = false;         ///< Cleori acknowledged the last confirmation owed for it
+    bool executing_sent = false;    ///< an `executing` confirmation was issued (never a second one)
 };
 
-/// @brief The verdict on one activation.
-struct assessment {
-    bool feasible = false;
-    kilowatts setpoint{};    ///< what will be commanded (clamped), when feasible
-    std::string reason{};    ///< why not, when not feasible (sent to Cleori)
+/// @brief One activation's planned power over a window, for the projections.
+struct energy_commitment {
+    kilowatts share{};   ///< signed: − discharge, + charge
+    timestamp from{};
+    timestamp to{};
 };
 
-/// @brief The end of an activation's window as the agent plans it.
-inline timestamp planned_end(activation const& a, std::chrono::minutes open_ended) noexcept {
-    return a.end_time ? *a.end_time : a.start_time + open_ended;
+/// @brief What `project_soc` found.
+struct soc_projection {
+    bool ok = true;                 ///< the window was never left
+    percent lowest{};               ///< lowest state of charge reached
+    percent highest{};              ///< highest state of charge reached
+    timestamp violation_at{};       ///< when the window would first be left (if not ok)
+    bool below = false;             ///< the violation is at min_soc (else max_soc)
+};
+
+namespace detail {
+// Charge and discharge share the round-trip loss equally.
+inline double one_way_efficiency(battery_ratings const& r) noexcept {
+    return std::sqrt(std::clamp(r.round_trip_efficiency.in_pct(), 1.0, 100.0) / 100.0);
 }
+// Percentage points of SoC that power `kw` moves in `hours`.
+inline double soc_delta(battery_ratings const& r, double kw, double hours) noexcept {
+    double const eta = one_way_efficiency(r);
+    double const kwh = kw > 0 ? kw * hours * eta : kw * hours / eta;
+    return r.capacity.in_kwh() > 0 ? 100.0 * kwh / r.capacity.in_kwh() : 0.0;
+}
+inline double hours_between(timestamp a, timestamp b) noexcept {
+    return std::chrono::duration<double, std::ratio<3600>>(b - a).count();
+}
+// The instants where the summed power changes, inside [from, to).
+inline std::vector<timestamp> breakpoints(std::span<energy_commitment const> c, timestamp from, timestamp to) {
+    std::vector<timestamp> at{from, to};
+    for (auto const& x : c) {
+        if (x.from > from && x.from < to) at.push_back(x.from);
+        if (x.to > from && x.to < to) at.push_back(x.to);
+    }
+    std::sort(at.begin(), at.end());
+    at.erase(std::unique(at.begin(), at.end()), at.end());
+    return at;
+}
+inline double net_between(std::span<energy_commitment const> c, timestamp a, timestamp b) noexcept {
+    double p = 0;
+    for (auto const& x : c)
+        if (x.from <= a && x.to >= b) p += x.share.in_kw();
+    return p;
+}
+} // namespace detail
 
-/// @brief Decides whether `a` can be delivered from state of charge `soc`.
-/// @param committed_up energy other accepted activations will still discharge
-/// @param committed_down energy other accepted activations will still charge
-/// @param open_ended the window assumed for an activation without end_time
-inline assessment assess(activation const& a, battery_ratings const& r, std::optional<percent> soc,
-                         kilowatt_hours committed_up, kilowatt_hours committed_down, timestamp now,
-                         std::chrono::minutes open_ended) {
-    assessment out;
-    kilowatts const want = a.setpoint();
-    out.setpoint = clamp_setpoint(want, r);
-    if (!soc) {
-        out.reason = "state of charge unknown: the device has not reported soc";
-        return out;
-    }
-    auto const from = std::max(a.start_time, now);
-    auto const to = planned_end(a, open_ended);
-    if (to <= from) {
-        out.reason = "the activation window is already over";
-        return out;
-    }
-    auto const hours = std::chrono::duration<double, std::ratio<3600>>(to - from);
-    kilowatt_hours const need = abs(out.setpoint) * hours;
-    // Charge and discharge share the round-trip loss equally.
-    double const eta = std::sqrt(std::clamp(r.round_trip_efficiency.in_pct(), 1.0, 100.0) / 100.0);
-    char buf[256];
-    if (out.setpoint < kilowatts{0.0}) {
-        kilowatt_hours const avail = r.capacity * (*soc - r.min_soc) * eta - committed_up;
-        if (need.in_kwh() > avail.in_kwh() + 1e-9) {
-            std::snprintf(buf, sizeof buf,
-                          "insufficient energy: discharging %.1f kW for %.0f s needs %.1f kWh; %.1f kWh is available "
-                          "above min_soc %.1f %% (soc %.1f %%)",
-                          -out.setpoint.in_kw(), hours.count() * 3600.0, need.in_kwh(), std::max(avail.in_kwh(), 0.0),
-                          r.min_soc.in_pct(), soc->in_pct());
-            out.reason = buf;
-            return out;
+/// @brief Walks the state of charge from `soc` at `now` through the
+/// commitments and checks it against the ratings' SoC window.
+inline soc_projection project_soc(percent soc, timestamp now, std::span<energy_commitment const> c,
+                                  battery_ratings const& r) {
+    soc_projection out{true, soc, soc, {}, false};
+    timestamp end = now;
+    for (auto const& x : c) end = std::max(end, x.to);
+    auto const at = detail::breakpoints(c, now, end);
+    double s = soc.in_pct();
+    constexpr double eps = 1e-9;
+    for (std::size_t i = 0; i + 1 < at.size(); ++i) {
+        double const p = detail::net_between(c, at[i], at[i + 1]);
+        double const h = detail::hours_between(at[i], at[i + 1]);
+        double const next = s + detail::soc_delta(r, p, h);
+        out.lowest = std::min(out.lowest, percent{next});
+        out.highest = std::max(out.highest, percent{next});
+        if (out.ok && (next < r.min_soc.in_pct() - eps || next > r.max_soc.in_pct() + eps)) {
+            bool const below = next < r.min_soc.in_pct() - eps;
+            double const limit = below ? r.min_soc.in_pct() : r.max_soc.in_pct();
+            double const rate = detail::soc_delta(r, p, 1.0); // points per hour
+            double const hours_to = rate != 0 ? std::max(0.0, (limit - s) / rate) : 0.0;
+            out.ok = false;
+            out.below = below;
+            out.violation_at = at[i] + std::chrono::duration_cast<timestamp::duration>(
+                                           std::chrono::duration<double, std::ratio<3600>>(hours_to));
         }
-    } else {
-        kilowatt_hours const room = r.capacity * (r.max_soc - *soc) / eta - committed_down;
-        if (need.in_kwh() > room.in_kwh() + 1e-9) {
-            std::snprintf(buf, sizeof buf,
-                          "insufficient headroom: charging %.1f kW for %.0f s needs %.1f kWh; %.1f kWh fits below "
-                          "max_soc %.1f %% (soc %.1f %%)",
-                          out.setpoint.in_kw(), hours.count() * 3600.0, need.in_kwh(), std::max(room.in_kwh(), 0.0),
-                          r.max_soc.in_pct(), soc->in_pct());
-            out.reason = buf;
-            return out;
-        }
+        s = next;
     }
-    out.feasible = true;
     return out;
 }
 
-/// @brief Energy the accepted (scheduled or executing) activations will still
-/// move from `now`: {discharge, charge}.
-inline std::pair<kilowatt_hours, kilowatt_hours> committed_energy(std::vector<tracked_activation> const& all,
-                                                                  timestamp now, std::chrono::minutes open_ended) {
-    kilowatt_hours up{}, down{};
-    for (auto const& t : all) {
-        if (t.phase != activation_phase::scheduled && t.phase != activation_phase::executing) continue;
-        auto const from = std::max(t.a.start_time, now);
-        auto const to = planned_end(t.a, open_ended);
-        if (to <= from) continue;
-        kilowatt_hours const e = abs(t.setpoint) * std::chrono::duration<double, std::ratio<3600>>(to - from);
-        (t.setpoint < kilowatts{0.0} ? up : down) = (t.setpoint < kilowatts{0.0} ? up : down) + e;
+/// @brief The part of `requested` (signed) that fits beside `others` over
+/// `[from, to)` within the ratings: the request clamped to the device's
+/// limits and to the power the others leave in its direction. Zero when
+/// nothing is left.
+inline kilowatts power_share(kilowatts requested, timestamp from, timestamp to,
+                             std::span<energy_commitment const> others, battery_ratings const& r) {
+    kilowatts share = clamp_setpoint(requested, r);
+    auto const at = detail::breakpoints(others, from, to);
+    for (std::size_t i = 0; i + 1 < at.size(); ++i) {
+        double const n = detail::net_between(others, at[i], at[i + 1]);
+        if (share < kilowatts{0.0}) share = std::max(share, kilowatts{-r.max_discharge.in_kw() - n});
+        else if (share > kilowatts{0.0}) share = std::min(share, kilowatts{r.max_charge.in_kw() - n});
     }
-    return {up, down};
-}
-
-/// @brief What `step` found.
-struct step_result {
-    std::vector<std::size_t> started{};  ///< indices that began executing
-    std::vector<std::size_t> ended{};    ///< indices that ended (see their `ended`)
-    kilowatts target{};                  ///< summed setpoint of executing activations, clamped
-    std::optional<timestamp> next{};     ///< the next instant a phase changes
-};
-
-/// @brief Advances every activation to `now` and sums the setpoints.
-/// @param grace how long an open-ended activation runs without being seen by a poll
-inline step_result step(std::vector<tracked_activation>& all, timestamp now, battery_ratings const& r,
-                        std::chrono::minutes grace) {
-    step_result out;
-    auto consider = [&](timestamp t) {
-        if (t > now && (!out.next || t < *out.next)) out.next = t;
-    };
-    for (std::size_t i = 0; i < all.size(); ++i) {
-        auto& t = all[i];
-        if (t.phase == activation_phase::ended || t.phase == activation_phase::refused) continue;
-        std::optional<end_reason> why;
-        if (t.a.is_cancellation()) why = end_reason::cancelled;
-        else if (t.a.end_time && now >= *t.a.end_time) why = end_reason::completed;
-        else if (!t.a.end_time && now >= t.last_seen + grace && now >= t.a.start_time) why = end_reason::lost_contact;
-        if (why) { // also before its start: a cancelled or expired activation never runs
-            t.phase = activation_phase::ended;
-            t.ended = why;
-            out.ended.push_back(i);
-            continue;
-        }
-        if (t.phase == activation_phase::scheduled && now >= t.a.start_time) {
-            t.phase = activation_phase::executing;
-            out.started.push_back(i);
-        }
-        if (t.phase == activation_phase::scheduled) consider(t.a.start_time);
-        if (t.a.end_time) consider(*t.a.end_time);
-        else consider(t.last_seen + grace);
-        if (t.phase == activation_phase::executing) out.target = out.target + t.setpoint;
-    }
-    out.target = clamp_setpoint(out.target, r);
-    return out;
+    if ((requested < kilowatts{0.0} && share > kilowatts{0.0}) || (requested > kilowatts{0.0} && share < kilowatts{0.0}))
+        share = kilowatts{0.0};
+    return share;
 }
 
 } // namespace cleori

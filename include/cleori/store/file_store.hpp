@@ -157,6 +157,9 @@ constexpr std::string_view reason_name(end_reason r) noexcept {
     case end_reason::cancelled: return "cancelled";
     case end_reason::lost_contact: return "lost_contact";
     case end_reason::shutdown: return "shutdown";
+    case end_reason::soc_limit: return "soc_limit";
+    case end_reason::device_failed: return "device_failed";
+    case end_reason::infeasible: return "infeasible";
     }
     return "?";
 }
@@ -196,6 +199,7 @@ inline void encode_journal_record(store_record const& r, std::string& out) {
             }
             out += R"(,"confirmed":)";
             out += t.confirmed ? "true" : "false";
+            if (t.executing_sent) out += R"(,"executing_sent":true)";
             if (e.to_confirm) {
                 out += R"(,"confirm":)";
                 encode_confirmation(*e.to_confirm, out);
@@ -268,8 +272,8 @@ inline bool replay_journal_record(std::string_view payload, store_image& image) 
         auto const phase = journal_string(o->if_contains("phase"));
         if (!phase) return false;
         bool known = false;
-        for (auto p : {activation_phase::scheduled, activation_phase::executing, activation_phase::ended,
-                       activation_phase::refused})
+        for (auto p : {activation_phase::scheduled, activation_phase::starting, activation_phase::executing,
+                       activation_phase::ended, activation_phase::refused})
             if (*phase == to_string(p)) t.phase = p, known = true;
         if (!known) return false;
         auto const* sp = o->if_contains("setpoint");
@@ -281,13 +285,18 @@ inline bool replay_journal_record(std::string_view payload, store_image& image) 
         if (!seen_t) return false;
         t.last_seen = *seen_t;
         if (auto const ended = journal_string(o->if_contains("ended"))) {
-            for (auto r : {end_reason::completed, end_reason::cancelled, end_reason::lost_contact, end_reason::shutdown})
+            for (auto r : {end_reason::completed, end_reason::cancelled, end_reason::lost_contact, end_reason::shutdown,
+                           end_reason::soc_limit, end_reason::device_failed, end_reason::infeasible})
                 if (*ended == reason_name(r)) t.ended = r;
             if (!t.ended) return false;
         }
         auto const* confirmed = o->if_contains("confirmed");
         if (!confirmed || !confirmed->is_bool()) return false;
         t.confirmed = confirmed->get_bool();
+        if (auto const* x = o->if_contains("executing_sent")) {
+            if (!x->is_bool()) return false;
+            t.executing_sent = x->get_bool();
+        }
         if (auto const* c = o->if_contains("confirm")) {
             confirmation conf;
             if (!decode_journal_object(c, api_profile_v1::confirmation_fields, conf)) return false;

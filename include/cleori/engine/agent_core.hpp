@@ -1,0 +1,1083 @@
+#pragma once
+/// @file
+/// @brief `cleori::agent_core` — every decision of the agent as a sans-I/O
+/// state machine: no Asio, no coroutines, no clocks. Events go in with the
+/// time they happened (a poll's result, a device's answer, a request's
+/// outcome, a wake-up); actions come out (read the device, command it to
+/// P, send these samples, poll, send this confirmation) together with the
+/// instant the core wants to be woken at. `cleori::basic_agent` is one
+/// driver of it; tests drive it directly, event by event.
+///
+/// @code
+/// cleori::agent_core core{ratings, config};
+/// core.start(t);                                    // t: {monotonic now, wall now}
+/// while (auto a = core.next_action()) perform(*a);  // perform() feeds results back:
+/// core.on_device_command(t, op, ec);                //   core.on_poll(t, request, poll) …
+/// if (auto w = core.wake_at()) timer.expires_at(*w);  // then core.on_wake(t)
+/// @endcode
+///
+/// Activations are addressed by id, never by a position that can move, and
+/// no decision waits for an answer: a device that hangs delays nothing but
+/// its own next operation. The rules it keeps are listed, each with the test
+/// that proves it, in doc/engine.md.
+
+#include <cleori/api/activation.hpp>
+#include <cleori/api/telemetry_sample.hpp>
+#include <cleori/device/battery_device.hpp>
+#include <cleori/engine/lifecycle.hpp>
+#include <cleori/engine/outbox.hpp>
+#include <cleori/store/store.hpp>
+
+#include <boost/system/error_code.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace cleori {
+
+/// @brief Monotonic time as the engine uses it, whatever the Clock.
+using mono_time = std::chrono::steady_clock::time_point;
+
+/// @brief Settings of an agent. Defaults follow Cleori's rules with margin.
+struct agent_config {
+    std::string token{};                                   ///< the asset's bearer token (never logged)
+    std::chrono::milliseconds telemetry_interval{5000};    ///< sampling and sending cadence; at most 10 s
+    std::chrono::milliseconds poll_interval{5000};         ///< activation polling cadence; at most 60 s
+    std::chrono::minutes outbox_span{30};                  ///< an outage this long loses no telemetry
+    std::chrono::milliseconds confirm_retry_interval{2000}; ///< first wait after a failed confirmation (doubles per failure)
+    std::chrono::milliseconds confirm_retry_cap{30000};    ///< longest wait between attempts of one confirmation
+    std::chrono::milliseconds soc_max_age{30000};          ///< a SoC reading older than this is unknown
+    std::chrono::milliseconds device_margin{500};          ///< a device operation's deadline is response_time + this
+};
+
+/// @brief Severity of a log line.
+enum class log_level { debug, info, warning, error };
+
+/// @brief Counters a user can read (from the agent's executor thread).
+struct agent_counters {
+    std::uint64_t samples_taken = 0;         ///< device readings turned into samples
+    std::uint64_t sample_read_failures = 0;  ///< readings that failed, timed out or had no usable value
+    std::uint64_t samples_sent = 0;          ///< samples acknowledged by Cleori
+    std::uint64_t samples_evicted = 0;       ///< oldest samples dropped because the outbox was full
+    std::uint64_t samples_abandoned = 0;     ///< samples still unsent when the agent stopped
+    std::uint64_t telemetry_requests = 0;    ///< telemetry requests acknowledged
+    std::uint64_t telemetry_failures = 0;    ///< telemetry requests that failed (after retries)
+    std::uint64_t polls = 0;                 ///< successful polls
+    std::uint64_t poll_failures = 0;         ///< polls that failed (after retries)
+    std::uint64_t activations_received = 0;  ///< distinct activation ids accepted for consideration
+    std::uint64_t activations_invalid = 0;   ///< activations the poll carried but could not be read
+    std::uint64_t activations_refused = 0;   ///< reported unavailable before they ran
+    std::uint64_t activations_applied = 0;   ///< started executing (the device accepted their share)
+    std::uint64_t activations_ended = 0;     ///< ended (any reason)
+    std::uint64_t activations_resumed = 0;   ///< ended for lost contact, then served again and resumed
+    std::uint64_t confirmations_sent = 0;    ///< confirmations acknowledged
+    std::uint64_t confirmation_failures = 0; ///< confirmation attempts that failed (retried later)
+    std::uint64_t setpoints_applied = 0;     ///< setpoint commands the device accepted
+    std::uint64_t setpoint_failures = 0;     ///< setpoint commands the device refused or did not answer in time
+    std::uint64_t device_timeouts = 0;       ///< device operations that missed their deadline
+    std::uint64_t device_late_answers = 0;   ///< answers that came after their deadline (ignored)
+    std::uint64_t soc_limit_stops = 0;       ///< times a direction went to 0 kW at a SoC limit
+    std::uint64_t store_failures = 0;        ///< events the store could not keep (logged; the agent goes on)
+    std::uint64_t samples_restored = 0;      ///< unsent samples read back from the store at start
+    std::uint64_t activations_restored = 0;  ///< activations read back from the store at start
+    std::uint64_t confirmations_restored = 0; ///< owed confirmations read back from the store at start
+};
+
+/// @brief Event hooks; each may be empty. They run on the agent's executor,
+/// inside the core's decision, and must not block or call back into the agent.
+struct agent_hooks {
+    std::function<void(activation const&)> on_activation_received{};
+    std::function<void(activation const&, std::string_view reason)> on_activation_refused{};
+    std::function<void(activation const&, kilowatts setpoint)> on_activation_applied{};
+    std::function<void(activation const&, confirmation const&)> on_activation_confirmed{};
+    std::function<void(activation const&, end_reason)> on_activation_ended{};
+    std::function<void(std::size_t samples)> on_telemetry_sent{};
+    std::function<void(std::size_t samples)> on_telemetry_dropped{};
+    std::function<void(kilowatts setpoint)> on_setpoint{};
+    std::function<void(std::string_view what)> on_error{};
+};
+
+/// @brief The two clocks at the instant of an event: monotonic (cadence,
+/// deadlines, wake-ups) and wall (sample times, activation windows).
+struct core_time {
+    mono_time now{};
+    timestamp wall{};
+};
+
+/// @brief Why a request to Cleori failed, as the core needs it.
+struct call_failure {
+    boost::system::error_code ec{};
+    unsigned status = 0;                                    ///< HTTP status, 0 if none
+    std::optional<std::chrono::milliseconds> retry_after{}; ///< the server's Retry-After
+    std::string text{};                                     ///< one line for the log (never the token)
+};
+
+/// @brief The API-profile facts the core decides with.
+struct core_profile {
+    std::chrono::minutes open_ended_grace{15};   ///< an open-ended activation unseen this long ends locally
+    std::chrono::minutes open_ended_horizon{15}; ///< the power an open-ended activation commits is assessed this far ahead
+    std::size_t max_telemetry_batch = 100;
+    bool unavailable_after_executing = true;     ///< Cleori accepts `unavailable` after `executing` (stop at a limit)
+};
+
+/// @name Actions the core asks its driver to perform
+/// Each carries an id; the driver reports the outcome with the same id.
+/// @{
+struct read_device {
+    std::uint64_t op;
+    mono_time deadline; ///< an answer after this is a failure (the core stops waiting by itself)
+};
+struct command_device {
+    std::uint64_t op;
+    kilowatts setpoint;
+    mono_time deadline;
+};
+struct send_telemetry {
+    std::uint64_t request;
+    std::vector<telemetry_sample> samples; ///< one, or a back-fill batch oldest first
+    mono_time deadline;
+};
+struct poll_activations {
+    std::uint64_t request;
+    mono_time deadline;
+};
+struct send_confirmation {
+    std::uint64_t request;
+    std::string activation_id;
+    confirmation body;
+    mono_time deadline;
+};
+using core_action = std::variant<read_device, command_device, send_telemetry, poll_activations, send_confirmation>;
+/// @}
+
+/// @brief The agent's decisions. See the file comment.
+class agent_core {
+public:
+    /// Longest allowed cadences (Cleori's rules) and the caps on `Retry-After`.
+    static constexpr std::chrono::milliseconds max_telemetry_interval{10000};
+    static constexpr std::chrono::milliseconds max_poll_interval{60000};
+
+    agent_core(battery_ratings ratings, agent_config const& config, core_profile profile = {})
+        : r_(ratings), cfg_(config), prof_(profile),
+          // An outage of a whole span, and the sample taken as it ends.
+          outbox_(static_cast<std::size_t>(std::max<std::int64_t>(
+              1, std::chrono::duration_cast<std::chrono::milliseconds>(config.outbox_span).count() /
+                         std::max<std::int64_t>(1, config.telemetry_interval.count()) +
+                     1))) {}
+
+    agent_hooks hooks;
+    std::function<void(log_level, std::string_view)> log;
+    /// Receives every change before any action that depends on it (empty: nothing is kept).
+    std::function<void(store_record const&)> journal;
+
+    /// @brief The deadline of one device operation: response time + margin.
+    [[nodiscard]] std::chrono::milliseconds device_timeout() const noexcept { return r_.response_time + cfg_.device_margin; }
+    /// @brief How long after its start an activation may wait for the device to
+    /// accept its setpoint before it is confirmed `unavailable`: two device
+    /// deadlines (one operation may be ahead of the command).
+    [[nodiscard]] std::chrono::milliseconds apply_timeout() const noexcept { return 2 * device_timeout(); }
+
+    /// @brief Puts back what a store kept. Call before `start`.
+    void restore(store_image image, core_time t) {
+        for (auto const& e : image.samples)
+            if (auto gone = outbox_.restore(e.seq, e.sample)) evicted(*gone);
+        outbox_.skip_to(image.next_seq + 1);
+        counters_.samples_restored = outbox_.size();
+        tracked_ = std::move(image.activations);
+        for (auto& a : tracked_) {
+            // The command may not have reached the device before the crash.
+            if (a.phase == activation_phase::starting) a.phase = activation_phase::scheduled;
+            if (a.phase == activation_phase::executing) a.executing_sent = true;
+            // An open-ended activation gets a full grace period from the restart.
+            if (!a.a.end_time && is_committed(a.phase)) a.last_seen = std::max(a.last_seen, t.wall);
+        }
+        for (auto& c : image.confirmations) owed_.push_back({std::move(c.id), std::move(c.c), t.now, 0, 0, {}});
+        counters_.activations_restored = tracked_.size();
+        counters_.confirmations_restored = owed_.size();
+        // Known activations let the device be commanded before the first poll.
+        control_ready_ = !tracked_.empty();
+        if (log && !image.empty()) {
+            char buf[160];
+            std::snprintf(buf, sizeof buf, "restored from the store: %zu unsent samples, %zu activations, %zu owed confirmations",
+                          outbox_.size(), tracked_.size(), owed_.size());
+            say(log_level::info, buf);
+        }
+    }
+
+    /// @brief Starts the cadences: the first reading and poll are due now.
+    void start(core_time t) {
+        started_ = true;
+        next_sample_ = t.now;
+        next_poll_ = t.now;
+        decide(t);
+    }
+
+    /// @brief Stops: every activation ends (`shutdown`), baseline is commanded
+    /// (retried until accepted for one telemetry interval), no more polls or
+    /// confirmations are started, and the sender gets one telemetry interval
+    /// to deliver the outbox.
+    void stop(core_time t) {
+        if (stopping_) return;
+        stopping_ = true;
+        stop_deadline_ = t.now + cfg_.telemetry_interval;
+        tele_failed_ = false; // one last attempt, whatever failed before
+        tele_retry_from_seq_ = 0;
+        tele_hold_ = {};
+        for (auto& a : tracked_)
+            if (is_committed(a.phase)) end(a, end_reason::shutdown, t, {});
+        control_ready_ = true;
+        command_retry_at_ = t.now;
+        decide(t);
+    }
+
+    /// @brief The timer the driver set fired (or any time: decisions are idempotent).
+    void on_wake(core_time t) { decide(t); }
+
+    /// @brief A device reading completed.
+    void on_device_read(core_time t, std::uint64_t op, boost::system::error_code ec, battery_state st) {
+        if (!device_answer(op)) return;
+        if (ec) {
+            ++counters_.sample_read_failures;
+            error("device reading failed: " + ec.message());
+            soc_read_failed(t);
+        } else if (auto smp = make_sample(t.wall, st)) {
+            ++counters_.samples_taken;
+            if (smp->soc) {
+                soc_ = soc_reading{*smp->soc, t.now};
+                soc_est_ = *smp->soc;
+                soc_est_at_ = t.now;
+            }
+            auto const gone = outbox_.push(*smp);
+            if (journal) record(sample_taken{outbox_.live()->seq, *smp});
+            if (gone) {
+                evicted(*gone);
+                if (hooks.on_telemetry_dropped) hooks.on_telemetry_dropped(1);
+            }
+            if (smp->soc) soc_known(t);
+            else soc_read_failed(t);
+        } else {
+            ++counters_.sample_read_failures;
+            error("device reading had no usable power or soc");
+            soc_read_failed(t);
+        }
+        decide(t);
+    }
+
+    /// @brief A setpoint command completed.
+    void on_device_command(core_time t, std::uint64_t op, boost::system::error_code ec) {
+        if (!dev_ || dev_->op != op || dev_->kind != op_kind::command) {
+            ++counters_.device_late_answers;
+            decide(t);
+            return;
+        }
+        auto const done = std::move(*dev_);
+        dev_.reset();
+        if (ec) {
+            command_failed(t, done, "refused by the device: " + ec.message());
+        } else {
+            integrate_soc(t.now);
+            accepted_ = done.setpoint;
+            accepted_ids_ = done.ids;
+            ++counters_.setpoints_applied;
+            if (hooks.on_setpoint) hooks.on_setpoint(done.setpoint);
+            for (auto const& id : done.ids) {
+                auto* a = find(id);
+                if (!a || a->phase != activation_phase::starting) continue;
+                a->phase = activation_phase::executing;
+                ++counters_.activations_applied;
+                if (a->executing_sent) {
+                    // Resumed after lost contact: Cleori has its confirmation already.
+                    if (journal) record(activation_changed{*a, std::nullopt});
+                    continue;
+                }
+                a->executing_sent = true;
+                confirmation c{t.wall, confirmation_status::executing, std::nullopt, a->setpoint};
+                // Executing and the confirmation it owes, as one event.
+                if (journal) record(activation_changed{*a, c});
+                if (log) say(log_level::info, "activation " + a->a.id + " executing at " + kw_text(a->setpoint));
+                if (hooks.on_activation_applied) hooks.on_activation_applied(a->a, a->setpoint);
+                owe(a->a.id, c, t);
+            }
+        }
+        decide(t);
+    }
+
+    /// @brief A poll completed.
+    void on_poll(core_time t, std::uint64_t request, activation_poll const& poll) {
+        if (request != poll_req_) return;
+        poll_req_ = 0;
+        ++counters_.polls;
+        control_ready_ = true;
+        merge(poll, t);
+        decide(t);
+    }
+    void on_poll_failed(core_time t, std::uint64_t request, call_failure const& f) {
+        if (request != poll_req_) return;
+        poll_req_ = 0;
+        ++counters_.poll_failures;
+        control_ready_ = true; // no answer: command what is known (baseline)
+        error("poll: " + f.text);
+        if (f.retry_after) {
+            auto const hold = std::min(t.now + *f.retry_after, poll_started_ + max_poll_interval);
+            next_poll_ = std::max(next_poll_, hold);
+        }
+        decide(t);
+    }
+
+    /// @brief A telemetry request completed (`failure` empty: acknowledged).
+    void on_telemetry(core_time t, std::uint64_t request, call_failure const* failure) {
+        if (request != tele_req_) return;
+        tele_req_ = 0;
+        if (failure) {
+            ++counters_.telemetry_failures;
+            tele_failed_ = true;
+            // Tried once: the next attempt waits for a newer sample.
+            tele_retry_from_seq_ = tele_seqs_.empty() ? 0 : tele_seqs_.back() + 1;
+            error((tele_seqs_.size() > 1 || !tele_was_live_ ? "telemetry back-fill: " : "telemetry: ") + failure->text);
+            if (failure->retry_after)
+                tele_hold_ = std::min(t.now + *failure->retry_after, tele_started_ + max_telemetry_interval);
+        } else {
+            tele_failed_ = false;
+            outbox_.acknowledge(tele_seqs_);
+            if (journal) record(samples_released{tele_seqs_});
+            ++counters_.telemetry_requests;
+            counters_.samples_sent += tele_seqs_.size();
+            if (hooks.on_telemetry_sent) hooks.on_telemetry_sent(tele_seqs_.size());
+        }
+        tele_seqs_.clear();
+        decide(t);
+    }
+
+    /// @brief A confirmation request completed (`failure` empty: acknowledged).
+    void on_confirmation(core_time t, std::uint64_t request, call_failure const* failure) {
+        auto it = std::find_if(owed_.begin(), owed_.end(), [&](owed const& o) { return o.in_flight == request; });
+        if (it == owed_.end()) return;
+        it->in_flight = 0;
+        bool done = !failure;
+        if (failure) {
+            ++counters_.confirmation_failures;
+            error("confirm " + it->id + ": " + failure->text);
+            if (permanent(*failure)) {
+                // Cleori refuses it for good (e.g. 404: unknown); retrying cannot help.
+                done = true;
+            } else {
+                ++it->failures;
+                auto wait = cfg_.confirm_retry_interval;
+                for (unsigned i = 1; i < it->failures && wait < cfg_.confirm_retry_cap; ++i) wait *= 2;
+                wait = std::min(wait, cfg_.confirm_retry_cap);
+                if (failure->retry_after) wait = std::max(wait, std::min(*failure->retry_after, max_poll_interval));
+                it->next_attempt = t.now + wait;
+            }
+        }
+        if (done) {
+            std::string const id = it->id;
+            confirmation const c = it->c;
+            if (it->then) { // a newer confirmation for the same id waited for this one
+                it->c = std::move(*it->then);
+                it->then.reset();
+                it->failures = 0;
+                it->next_attempt = t.now;
+            } else {
+                owed_.erase(it);
+                if (journal) record(confirmation_done{id});
+            }
+            if (!failure) {
+                ++counters_.confirmations_sent;
+                if (auto* a = find(id)) {
+                    a->confirmed = true;
+                    if (hooks.on_activation_confirmed) hooks.on_activation_confirmed(a->a, c);
+                }
+            }
+        }
+        decide(t);
+    }
+
+    /// @brief The store could not keep an event (the core carries on in memory).
+    void on_store_failure(std::string const& what) {
+        ++counters_.store_failures;
+        error("store: " + what);
+    }
+
+    /// @brief The next action to perform, in order; empty when there is none.
+    std::optional<core_action> next_action() {
+        if (actions_.empty()) return std::nullopt;
+        auto a = std::move(actions_.front());
+        actions_.pop_front();
+        return a;
+    }
+    /// @brief When the core wants `on_wake`; empty when only an answer can move it.
+    [[nodiscard]] std::optional<mono_time> wake_at() const noexcept { return wake_; }
+
+    /// @brief True once stopping is complete: baseline accepted (or its retries
+    /// ran out), nothing in flight, the outbox delivered or its time up.
+    [[nodiscard]] bool stopped() const noexcept { return stopped_; }
+    [[nodiscard]] bool stopping() const noexcept { return stopping_; }
+
+    [[nodiscard]] agent_counters const& counters() const noexcept { return counters_; }
+    [[nodiscard]] std::vector<tracked_activation> const& activations() const noexcept { return tracked_; }
+    [[nodiscard]] std::size_t outbox_size() const noexcept { return outbox_.size(); }
+    /// @brief The setpoint the device last accepted (0 before any).
+    [[nodiscard]] kilowatts commanded() const noexcept { return accepted_.value_or(kilowatts{0.0}); }
+    /// @brief The ids whose shares make up `commanded()`.
+    [[nodiscard]] std::vector<std::string> const& commanded_ids() const noexcept { return accepted_ids_; }
+    /// @brief The state of charge the core decides with now (last reading
+    /// carried forward with the accepted setpoint), if known.
+    [[nodiscard]] std::optional<percent> soc_estimate(mono_time now) const {
+        if (!soc_ || now - soc_->at > cfg_.soc_max_age) return std::nullopt;
+        return percent{soc_est_.in_pct() + detail::soc_delta(r_, commanded().in_kw(), hours(now - soc_est_at_))};
+    }
+    [[nodiscard]] battery_ratings const& ratings() const noexcept { return r_; }
+
+private:
+    enum class op_kind { read, command };
+    struct device_op {
+        std::uint64_t op;
+        op_kind kind;
+        kilowatts setpoint;
+        mono_time deadline;
+        std::vector<std::string> ids; // activations whose shares the command carries
+    };
+    struct owed {
+        std::string id;
+        confirmation c;
+        mono_time next_attempt;
+        unsigned failures;
+        std::uint64_t in_flight; // request id, 0 when none
+        std::optional<confirmation> then;
+    };
+    struct soc_reading {
+        percent soc;
+        mono_time at;
+    };
+    struct pending_assessment {
+        activation a;
+        bool resume; // an activation ended for lost contact, served again
+    };
+
+    static double hours(mono_time::duration d) noexcept {
+        return std::chrono::duration<double, std::ratio<3600>>(d).count();
+    }
+    static std::string kw_text(kilowatts p) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.1f kW", p.in_kw());
+        return buf;
+    }
+    void say(log_level l, std::string const& line) {
+        if (log) log(l, line);
+    }
+    void error(std::string const& what, log_level l = log_level::warning) {
+        say(l, what);
+        if (hooks.on_error) hooks.on_error(what);
+    }
+    void record(store_record const& r) {
+        if (!journal) return;
+        journal(r);
+    }
+    void evicted(std::uint64_t seq) {
+        ++counters_.samples_evicted;
+        if (journal) record(samples_released{std::span(&seq, 1)});
+    }
+    static bool permanent(call_failure const& f) noexcept {
+        // 401 may heal with a rotated token; no status means no answer.
+        return f.status >= 400 && f.status < 500 && f.status != 401 && f.status != 408 && f.status != 429;
+    }
+    tracked_activation* find(std::string_view id) {
+        for (auto& a : tracked_)
+            if (a.a.id == id) return &a;
+        return nullptr;
+    }
+    mono_time mono_of(timestamp w, core_time t) const {
+        return t.now + std::chrono::duration_cast<mono_time::duration>(w - t.wall);
+    }
+
+    // --- the device: one operation at a time, each with a deadline ---
+
+    bool device_answer(std::uint64_t op) {
+        if (!dev_ || dev_->op != op || dev_->kind != op_kind::read) {
+            ++counters_.device_late_answers;
+            return false;
+        }
+        dev_.reset();
+        return true;
+    }
+    void command_failed(core_time t, device_op const& op, std::string const& why) {
+        ++counters_.setpoint_failures;
+        error("setpoint " + kw_text(op.setpoint) + " " + why);
+        command_retry_at_ = t.now + std::min<mono_time::duration>(std::chrono::milliseconds(500), device_timeout());
+    }
+
+    // --- state of charge ---
+
+    void integrate_soc(mono_time now) {
+        if (!soc_) return;
+        soc_est_ = percent{soc_est_.in_pct() + detail::soc_delta(r_, commanded().in_kw(), hours(now - soc_est_at_))};
+        soc_est_at_ = now;
+    }
+    void soc_known(core_time t) {
+        if (!awaiting_.empty()) assess_awaiting(t);
+        recheck_scheduled(t);
+    }
+    void soc_read_failed(core_time t) {
+        if (!awaiting_.empty()) assess_awaiting(t);
+    }
+
+    // --- energy and power ---
+
+    std::vector<energy_commitment> commitments(core_time t, std::string_view except) const {
+        std::vector<energy_commitment> out;
+        for (auto const& a : tracked_) {
+            if (!is_committed(a.phase) || a.a.id == except) continue;
+            auto const from = std::max(a.a.start_time, t.wall);
+            auto const to = window_end(a.a, t);
+            if (to > from) out.push_back({a.setpoint, from, to});
+        }
+        return out;
+    }
+    timestamp window_end(activation const& a, core_time t) const {
+        return a.end_time ? *a.end_time : std::max(a.start_time, t.wall) + prof_.open_ended_horizon;
+    }
+
+    struct verdict {
+        bool ok = false;
+        kilowatts share{};
+        std::string reason{};
+    };
+    verdict assess(activation const& a, core_time t) {
+        verdict v;
+        auto const soc = soc_estimate(t.now);
+        if (!soc) {
+            char buf[160];
+            if (!soc_) std::snprintf(buf, sizeof buf, "state of charge unknown: the device has not reported soc");
+            else
+                std::snprintf(buf, sizeof buf,
+                              "state of charge unknown: the last reading is %.0f s old (readings older than %.0f s are not used)",
+                              std::chrono::duration<double>(t.now - soc_->at).count(),
+                              std::chrono::duration<double>(cfg_.soc_max_age).count());
+            v.reason = buf;
+            return v;
+        }
+        auto const from = std::max(a.start_time, t.wall);
+        auto const to = window_end(a, t);
+        if (to <= from) {
+            v.reason = "the activation window is already over";
+            return v;
+        }
+        auto others = commitments(t, a.id);
+        kilowatts const want = a.setpoint();
+        v.share = power_share(want, from, to, others, r_);
+        char buf[320];
+        if (v.share == kilowatts{0.0}) {
+            bool const up = want < kilowatts{0.0};
+            std::snprintf(buf, sizeof buf,
+                          "no %s power left: %.1f kW requested, other activations already take the device's %.1f kW "
+                          "during this window",
+                          up ? "discharge" : "charge", std::abs(want.in_kw()),
+                          up ? r_.max_discharge.in_kw() : r_.max_charge.in_kw());
+            v.reason = buf;
+            return v;
+        }
+        auto all = others;
+        all.push_back({v.share, from, to});
+        auto const p = project_soc(*soc, t.wall, all, r_);
+        if (!p.ok) {
+            double const other_kw = detail::net_between(others, from, from);
+            double const secs = std::chrono::duration<double>(to - from).count();
+            double const after = std::chrono::duration<double>(p.violation_at - t.wall).count();
+            std::snprintf(buf, sizeof buf,
+                          "insufficient %s: %s %.1f kW for %.0f s needs %.1f kWh; the battery would reach %s %.1f %% "
+                          "after %.0f s (soc %.1f %%, %.1f kW of other activations)",
+                          p.below ? "energy" : "headroom", v.share < kilowatts{0.0} ? "discharging" : "charging",
+                          std::abs(v.share.in_kw()), secs, std::abs(v.share.in_kw()) * secs / 3600.0,
+                          p.below ? "min_soc" : "max_soc", (p.below ? r_.min_soc : r_.max_soc).in_pct(),
+                          std::max(after, 0.0), soc->in_pct(), other_kw);
+            v.reason = buf;
+            return v;
+        }
+        v.ok = true;
+        return v;
+    }
+
+    // A reading or a change of plan: an accepted activation that has not
+    // started and no longer fits is withdrawn before it runs.
+    void recheck_scheduled(core_time t) {
+        for (auto& a : tracked_) {
+            if (a.phase != activation_phase::scheduled) continue;
+            auto v = assess(a.a, t);
+            if (v.ok && v.share == a.setpoint) continue;
+            if (v.ok && std::abs(v.share.in_kw()) < std::abs(a.setpoint.in_kw())) {
+                a.setpoint = v.share; // less power left than at acceptance: the share shrinks
+                if (journal) record(activation_changed{a, std::nullopt});
+                continue;
+            }
+            if (v.ok) continue;
+            end(a, end_reason::infeasible, t, v.reason);
+        }
+    }
+
+    // --- activations ---
+
+    static bool same_instruction(activation const& x, activation const& y) {
+        // Status moves (pending → confirmed → active) are Cleori's bookkeeping,
+        // not a change of what the battery must do.
+        return x.direction == y.direction && x.power == y.power && x.start_time == y.start_time &&
+               x.end_time == y.end_time && x.is_cancellation() == y.is_cancellation();
+    }
+    static bool withdrawn(activation const& a) noexcept {
+        return a.is_cancellation() || a.status == activation_status::completed;
+    }
+
+    void merge(activation_poll const& poll, core_time t) {
+        for (auto const& bad : poll.rejected) {
+            ++counters_.activations_invalid;
+            error("activation " + (bad.id.empty() ? std::string("(no id)") : bad.id) +
+                  " is invalid and will not be executed: " + bad.reason);
+        }
+        for (auto const& a : poll.activations) {
+            if (auto w = std::find_if(awaiting_.begin(), awaiting_.end(), [&](auto const& x) { return x.a.id == a.id; });
+                w != awaiting_.end()) {
+                w->a = a; // decided on its latest form when the reading comes
+                continue;
+            }
+            if (auto* known = find(a.id)) {
+                known->last_seen = t.wall;
+                if (known->phase == activation_phase::ended && known->ended == end_reason::lost_contact &&
+                    !withdrawn(a) && !a.has_ended(t.wall)) {
+                    queue_assessment(a, true, t);
+                    continue;
+                }
+                if (!is_committed(known->phase)) continue;
+                if (same_instruction(known->a, a) && !withdrawn(a)) continue;
+                known->a = a;
+                if (withdrawn(a)) {
+                    end(*known, a.is_cancellation() ? end_reason::cancelled : end_reason::completed, t, {});
+                    continue;
+                }
+                modified(*known, t);
+                continue;
+            }
+            if (withdrawn(a) || a.has_ended(t.wall)) {
+                // Nothing to do, but remember it so that it is never acted on.
+                tracked_.push_back({a, activation_phase::ended, {}, t.wall,
+                                    a.is_cancellation() ? end_reason::cancelled : end_reason::completed, false, false});
+                if (journal) record(activation_changed{tracked_.back(), std::nullopt});
+                continue;
+            }
+            ++counters_.activations_received;
+            if (hooks.on_activation_received) hooks.on_activation_received(a);
+            queue_assessment(a, false, t);
+        }
+        prune(t);
+    }
+
+    // Decide at once on a fresh reading; otherwise ask the device first.
+    void queue_assessment(activation const& a, bool resume, core_time t) {
+        awaiting_.push_back({a, resume});
+        if (soc_ && t.now - soc_->at <= cfg_.soc_max_age / 2) {
+            assess_awaiting(t);
+        } else {
+            soc_read_wanted_ = true;
+            if (!awaiting_deadline_) awaiting_deadline_ = t.now + apply_timeout();
+        }
+    }
+
+    void assess_awaiting(core_time t) {
+        auto batch = std::move(awaiting_);
+        awaiting_.clear();
+        awaiting_deadline_.reset();
+        for (auto& w : batch) {
+            if (w.resume) {
+                auto* a = find(w.a.id);
+                if (!a) continue;
+                a->a = w.a;
+                auto v = assess(a->a, t);
+                if (!v.ok) {
+                    if (log) say(log_level::warning, "activation " + a->a.id + " served again but not resumed: " + v.reason);
+                    owe_unavailable(*a, v.reason, t);
+                    continue;
+                }
+                a->phase = activation_phase::scheduled;
+                a->ended.reset();
+                a->setpoint = v.share;
+                ++counters_.activations_resumed;
+                if (journal) record(activation_changed{*a, std::nullopt});
+                if (log) say(log_level::info, "activation " + a->a.id + " served again after lost contact: resumed at " + kw_text(v.share));
+                continue;
+            }
+            if (withdrawn(w.a) || w.a.has_ended(t.wall)) {
+                tracked_.push_back({w.a, activation_phase::ended, {}, t.wall,
+                                    w.a.is_cancellation() ? end_reason::cancelled : end_reason::completed, false, false});
+                if (journal) record(activation_changed{tracked_.back(), std::nullopt});
+                continue;
+            }
+            auto v = assess(w.a, t);
+            tracked_activation a{w.a, activation_phase::scheduled, v.share, t.wall, std::nullopt, false, false};
+            if (!v.ok) {
+                a.phase = activation_phase::refused;
+                ++counters_.activations_refused;
+                confirmation refusal{t.wall, confirmation_status::unavailable, v.reason, std::nullopt};
+                // The refusal and the confirmation it owes are kept as one event.
+                if (journal) record(activation_changed{a, refusal});
+                if (log) say(log_level::info, "activation " + w.a.id + " refused: " + v.reason);
+                if (hooks.on_activation_refused) hooks.on_activation_refused(w.a, v.reason);
+                tracked_.push_back(std::move(a));
+                owe(w.a.id, std::move(refusal), t);
+                continue;
+            }
+            if (journal) record(activation_changed{a, std::nullopt});
+            if (log) {
+                std::string line = "activation " + w.a.id + " accepted: " + kw_text(v.share) + " from " + to_rfc3339(w.a.start_time);
+                if (w.a.end_time) line += " to " + to_rfc3339(*w.a.end_time);
+                if (v.share != clamp_setpoint(w.a.setpoint(), r_) || v.share != w.a.setpoint())
+                    line += " (" + kw_text(w.a.setpoint()) + " requested)";
+                say(log_level::info, line);
+            }
+            tracked_.push_back(std::move(a));
+        }
+    }
+
+    void modified(tracked_activation& a, core_time t) {
+        auto v = assess(a.a, t);
+        if (!v.ok) {
+            if (log) say(log_level::warning, "activation " + a.a.id + " modified and no longer deliverable: " + v.reason);
+            end(a, end_reason::infeasible, t, v.reason);
+            return;
+        }
+        a.setpoint = v.share;
+        if (journal) record(activation_changed{a, std::nullopt});
+        if (log) say(log_level::info, "activation " + a.a.id + " modified: now " + kw_text(v.share));
+    }
+
+    // Ends `a`; with `why` non-empty, Cleori is told it is unavailable.
+    void end(tracked_activation& a, end_reason reason, core_time t, std::string const& why) {
+        bool const never_ran = !a.executing_sent;
+        a.phase = (!why.empty() && never_ran) ? activation_phase::refused : activation_phase::ended;
+        a.ended = reason;
+        std::optional<confirmation> c;
+        if (!why.empty() && (never_ran || prof_.unavailable_after_executing))
+            c = confirmation{t.wall, confirmation_status::unavailable, why, std::nullopt};
+        if (journal) record(activation_changed{a, c});
+        if (a.phase == activation_phase::refused) {
+            ++counters_.activations_refused;
+            if (hooks.on_activation_refused) hooks.on_activation_refused(a.a, why);
+        } else {
+            ++counters_.activations_ended;
+            if (hooks.on_activation_ended) hooks.on_activation_ended(a.a, reason);
+        }
+        if (log) {
+            std::string line = "activation " + a.a.id + " ended: " + std::string(to_string(reason));
+            if (!why.empty()) line += ": " + why;
+            say(reason == end_reason::soc_limit || reason == end_reason::device_failed ? log_level::error
+                                                                                       : log_level::info,
+                line);
+        }
+        if (c) owe(a.a.id, std::move(*c), t);
+    }
+
+    void owe_unavailable(tracked_activation& a, std::string const& why, core_time t) {
+        if (a.executing_sent && !prof_.unavailable_after_executing) return;
+        confirmation c{t.wall, confirmation_status::unavailable, why, std::nullopt};
+        if (journal) record(activation_changed{a, c});
+        owe(a.a.id, std::move(c), t);
+    }
+
+    void owe(std::string const& id, confirmation c, core_time t) {
+        for (auto& o : owed_) {
+            if (o.id != id) continue;
+            if (o.in_flight) o.then = std::move(c);
+            else o.c = std::move(c), o.failures = 0, o.next_attempt = t.now;
+            return;
+        }
+        owed_.push_back({id, std::move(c), t.now, 0, 0, {}});
+    }
+
+    // Cleori serves an activation until its end time; keep what it might
+    // still serve, so an old id is never executed twice.
+    void prune(core_time t) {
+        std::erase_if(tracked_, [&](tracked_activation const& a) {
+            bool const over = a.phase == activation_phase::ended || a.phase == activation_phase::refused;
+            bool const pending = std::any_of(owed_.begin(), owed_.end(), [&](owed const& o) { return o.id == a.a.id; });
+            bool const forget = over && !pending && t.wall - a.last_seen > std::chrono::hours(1) &&
+                                (!a.a.end_time || t.wall > *a.a.end_time + std::chrono::hours(1));
+            if (forget && journal) record(activation_forgotten{a.a.id});
+            return forget;
+        });
+    }
+
+    // --- the decision: everything that depends on time, then the actions ---
+
+    void decide(core_time t) {
+        if (!started_ || stopped_) return;
+        integrate_soc(t.now);
+        std::optional<mono_time> wake;
+        auto consider = [&](mono_time at) {
+            if (!wake || at < *wake) wake = at;
+        };
+
+        // A device operation past its deadline is a failure; its answer, if
+        // it ever comes, is ignored.
+        if (dev_ && t.now >= dev_->deadline) {
+            auto const late = std::move(*dev_);
+            dev_.reset();
+            ++counters_.device_timeouts;
+            char buf[96];
+            std::snprintf(buf, sizeof buf, "did not answer within %lld ms",
+                          static_cast<long long>(device_timeout().count()));
+            if (late.kind == op_kind::command) {
+                command_failed(t, late, buf);
+            } else {
+                ++counters_.sample_read_failures;
+                error(std::string("device reading ") + buf);
+                soc_read_failed(t);
+            }
+        }
+        if (awaiting_deadline_ && t.now >= *awaiting_deadline_) assess_awaiting(t);
+        if (awaiting_deadline_) consider(*awaiting_deadline_);
+
+        phases(t, consider);
+        if (!stopping_) energy_guard(t, consider);
+
+        // The device: a command when the setpoint must change, else a reading.
+        kilowatts desired{};
+        std::vector<std::string> ids;
+        for (auto const& a : tracked_)
+            if (is_running(a.phase)) desired += a.setpoint, ids.push_back(a.a.id);
+        desired = clamp_setpoint(desired, r_);
+        bool const want_command = control_ready_ && (!accepted_ || *accepted_ != desired || accepted_ids_ != ids ||
+                                                     any_starting());
+        if (!dev_) {
+            if (want_command && t.now >= command_retry_at_) {
+                dev_ = device_op{++next_op_, op_kind::command, desired, t.now + device_timeout(), ids};
+                actions_.push_back(command_device{dev_->op, desired, dev_->deadline});
+            } else if (!stopping_ && (read_due_ || soc_read_wanted_)) {
+                read_due_ = false;
+                soc_read_wanted_ = false;
+                dev_ = device_op{++next_op_, op_kind::read, {}, t.now + device_timeout(), {}};
+                actions_.push_back(read_device{dev_->op, dev_->deadline});
+            }
+        }
+        if (want_command && !dev_) consider(command_retry_at_);
+        if (dev_) consider(dev_->deadline);
+
+        if (!stopping_) {
+            // Sampling on a fixed grid: missed ticks are skipped, the phase kept.
+            if (t.now >= next_sample_) {
+                read_due_ = true;
+                while (next_sample_ <= t.now) next_sample_ += cfg_.telemetry_interval;
+                if (!dev_) {
+                    read_due_ = false;
+                    soc_read_wanted_ = false;
+                    dev_ = device_op{++next_op_, op_kind::read, {}, t.now + device_timeout(), {}};
+                    actions_.push_back(read_device{dev_->op, dev_->deadline});
+                    consider(dev_->deadline);
+                }
+            }
+            consider(next_sample_);
+
+            if (!poll_req_ && t.now >= next_poll_) {
+                poll_req_ = ++next_req_;
+                poll_started_ = t.now;
+                while (next_poll_ <= t.now) next_poll_ += cfg_.poll_interval;
+                // Every poll's deadline is the next one's due time.
+                actions_.push_back(poll_activations{poll_req_, next_poll_});
+            }
+            if (!poll_req_) consider(next_poll_);
+        }
+
+        telemetry(t, consider);
+        if (!stopping_) confirmations(t, consider);
+
+        if (stopping_) {
+            bool const baseline_done = accepted_ && *accepted_ == kilowatts{0.0} && !dev_;
+            bool const time_up = t.now >= stop_deadline_;
+            bool const nothing_in_flight = !tele_req_ && !poll_req_ &&
+                                           std::none_of(owed_.begin(), owed_.end(), [](owed const& o) { return o.in_flight != 0; });
+            if ((baseline_done || (time_up && !dev_)) && nothing_in_flight && (outbox_.empty() || time_up)) {
+                if (!baseline_done) error("baseline at shutdown failed: the device did not accept 0 kW", log_level::error);
+                counters_.samples_abandoned = outbox_.size();
+                stopped_ = true;
+                wake_.reset();
+                return;
+            }
+            consider(stop_deadline_);
+        }
+        wake_ = wake;
+    }
+
+    bool any_starting() const {
+        return std::any_of(tracked_.begin(), tracked_.end(),
+                           [](tracked_activation const& a) { return a.phase == activation_phase::starting; });
+    }
+
+    template <class Consider>
+    void phases(core_time t, Consider&& consider) {
+        for (auto& a : tracked_) {
+            if (!is_committed(a.phase)) continue;
+            if (a.a.end_time && t.wall >= *a.a.end_time) {
+                end(a, end_reason::completed, t, {});
+                continue;
+            }
+            if (!a.a.end_time && t.wall >= a.last_seen + prof_.open_ended_grace && t.wall >= a.a.start_time) {
+                end(a, end_reason::lost_contact, t, {});
+                continue;
+            }
+            if (a.phase == activation_phase::scheduled && control_ready_ && t.wall >= a.a.start_time)
+                a.phase = activation_phase::starting;
+            if (a.phase == activation_phase::starting) {
+                auto it = std::find_if(apply_by_.begin(), apply_by_.end(), [&](auto const& e) { return e.first == a.a.id; });
+                if (it == apply_by_.end()) {
+                    apply_by_.emplace_back(a.a.id, t.now + apply_timeout());
+                    it = apply_by_.end() - 1;
+                }
+                if (t.now >= it->second) {
+                    char buf[160];
+                    std::snprintf(buf, sizeof buf, "the device did not accept the setpoint within %lld ms of the start",
+                                  static_cast<long long>(apply_timeout().count()));
+                    apply_by_.erase(it);
+                    end(a, end_reason::device_failed, t, buf);
+                    continue;
+                }
+                consider(it->second);
+            }
+            if (a.phase == activation_phase::scheduled) consider(mono_of(a.a.start_time, t));
+            if (a.a.end_time) consider(mono_of(*a.a.end_time, t));
+            else consider(mono_of(a.last_seen + prof_.open_ended_grace, t));
+        }
+        std::erase_if(apply_by_, [&](auto const& e) {
+            auto const* a = find(e.first);
+            return !a || a->phase != activation_phase::starting;
+        });
+    }
+
+    // Stops a direction before the state of charge leaves the window: the
+    // guard covers a command's deadline, the ramp, and one more second.
+    template <class Consider>
+    void energy_guard(core_time t, Consider&& consider) {
+        if (!soc_) return;
+        auto const soc = percent{soc_est_.in_pct()};
+        auto const guard = std::chrono::duration_cast<mono_time::duration>(device_timeout() + r_.response_time +
+                                                                           std::chrono::seconds(1));
+        double discharge = 0, charge = 0; // magnitudes, the larger of commanded and wanted
+        double want = 0;
+        for (auto const& a : tracked_)
+            if (is_running(a.phase)) want += a.setpoint.in_kw();
+        double const have = commanded().in_kw();
+        discharge = std::max(std::max(-want, -have), 0.0);
+        charge = std::max(std::max(want, have), 0.0);
+        auto check = [&](bool down, double kw) {
+            if (kw <= 0) return;
+            double const limit = down ? r_.min_soc.in_pct() : r_.max_soc.in_pct();
+            double const rate = std::abs(detail::soc_delta(r_, down ? -kw : kw, 1.0)); // points per hour
+            double const room = down ? soc.in_pct() - limit : limit - soc.in_pct();
+            auto const left = std::chrono::duration_cast<mono_time::duration>(
+                std::chrono::duration<double, std::ratio<3600>>(std::max(room, 0.0) / rate));
+            if (left > guard) {
+                consider(t.now + (left - guard));
+                return;
+            }
+            bool stopped_any = false;
+            for (auto& a : tracked_) {
+                if (!is_running(a.phase)) continue;
+                if (down ? a.setpoint >= kilowatts{0.0} : a.setpoint <= kilowatts{0.0}) continue;
+                char buf[200];
+                std::snprintf(buf, sizeof buf,
+                              "state of charge %.1f %% is at the %s limit %.1f %%: %s stopped to protect the battery",
+                              soc.in_pct(), down ? "min_soc" : "max_soc", limit, down ? "discharge" : "charge");
+                end(a, end_reason::soc_limit, t, buf);
+                stopped_any = true;
+            }
+            if (stopped_any) ++counters_.soc_limit_stops;
+        };
+        check(true, discharge);
+        check(false, charge);
+    }
+
+    template <class Consider>
+    void telemetry(core_time t, Consider&& consider) {
+        if (tele_req_) return;
+        if (stopping_ && t.now >= stop_deadline_) return;
+        if (t.now < tele_hold_) {
+            if (!outbox_.empty()) consider(tele_hold_);
+            return;
+        }
+        std::vector<telemetry_sample> samples;
+        tele_seqs_.clear();
+        tele_was_live_ = false;
+        if (auto live = outbox_.live(); live && live->seq >= tele_retry_from_seq_) {
+            // The newest sample goes first, alone: a back-fill never delays it.
+            samples.push_back(live->sample);
+            tele_seqs_.push_back(live->seq);
+            tele_was_live_ = true;
+        } else if (!outbox_.empty() && !tele_failed_) {
+            // While Cleori does not answer, the back-fill waits for the next sample.
+            for (auto const& e : outbox_.backlog(prof_.max_telemetry_batch)) {
+                samples.push_back(e.sample);
+                tele_seqs_.push_back(e.seq);
+            }
+        }
+        if (samples.empty()) return;
+        tele_req_ = ++next_req_;
+        tele_started_ = t.now;
+        auto const deadline = stopping_ ? stop_deadline_ : t.now + cfg_.telemetry_interval;
+        actions_.push_back(send_telemetry{tele_req_, std::move(samples), deadline});
+    }
+
+    template <class Consider>
+    void confirmations(core_time t, Consider&& consider) {
+        for (auto& o : owed_) {
+            if (o.in_flight) continue;
+            if (t.now < o.next_attempt) {
+                consider(o.next_attempt);
+                continue;
+            }
+            o.in_flight = ++next_req_;
+            actions_.push_back(send_confirmation{o.in_flight, o.id, o.c, t.now + cfg_.confirm_retry_interval * 5});
+        }
+    }
+
+    battery_ratings r_;
+    agent_config cfg_;
+    core_profile prof_;
+    telemetry_outbox outbox_;
+    agent_counters counters_;
+    std::vector<tracked_activation> tracked_;
+    std::vector<pending_assessment> awaiting_;
+    std::optional<mono_time> awaiting_deadline_;
+    std::vector<owed> owed_;
+    std::vector<std::pair<std::string, mono_time>> apply_by_; // starting activation → when the device must have it
+    std::deque<core_action> actions_;
+    std::optional<mono_time> wake_;
+
+    std::optional<device_op> dev_;
+    std::optional<kilowatts> accepted_;
+    std::vector<std::string> accepted_ids_;
+    mono_time command_retry_at_{};
+    bool read_due_ = false;
+    bool soc_read_wanted_ = false;
+    std::optional<soc_reading> soc_;
+    percent soc_est_{};
+    mono_time soc_est_at_{};
+
+    mono_time next_sample_{}, next_poll_{}, poll_started_{};
+    std::uint64_t poll_req_ = 0;
+    std::uint64_t tele_req_ = 0;
+    std::vector<std::uint64_t> tele_seqs_;
+    bool tele_was_live_ = false;
+    bool tele_failed_ = false;
+    std::uint64_t tele_retry_from_seq_ = 0;
+    mono_time tele_started_{}, tele_hold_{};
+
+    std::uint64_t next_op_ = 0, next_req_ = 0;
+    bool started_ = false, stopping_ = false, stopped_ = false, control_ready_ = false;
+    mono_time stop_deadline_{};
+};
+
+} // namespace cleori
