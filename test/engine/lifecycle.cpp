@@ -64,8 +64,10 @@ BOOST_AUTO_TEST_CASE(power_share_leaves_room_for_what_is_committed) {
     BOOST_TEST(cleori::power_share(-80.0_kW, now, now + 10min, other, ratings) == -20.0_kW);
     // Outside the other's window, all of it.
     BOOST_TEST(cleori::power_share(-80.0_kW, now, now + 5min, other, ratings) == -80.0_kW);
-    // Opposite direction: charging beside a discharge has room up to the rating plus the discharge.
+    // Opposite direction: its own rating, never more (the discharge may be cancelled at any moment).
     BOOST_TEST(cleori::power_share(100.0_kW, now, now + 10min, other, ratings) == 100.0_kW);
+    std::vector<cleori::energy_commitment> charging{{100.0_kW, now, now + 1h}};
+    BOOST_TEST(cleori::power_share(-100.0_kW, now, now + 10min, charging, ratings) == -100.0_kW);
     // Nothing left: zero.
     BOOST_TEST(cleori::power_share(-50.0_kW, now, now + 10min, one(-100, 0s, 600s), ratings) == 0.0_kW);
 }

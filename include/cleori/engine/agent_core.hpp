@@ -138,8 +138,9 @@ struct read_device {
 };
 struct command_device {
     std::uint64_t op;
-    kilowatts setpoint;
+    kilowatts setpoint; ///< the sum of `shares`, within the ratings
     mono_time deadline;
+    std::vector<std::pair<std::string, kilowatts>> shares; ///< activation id → its part of the setpoint
 };
 struct send_telemetry {
     std::uint64_t request;
@@ -275,7 +276,10 @@ public:
     /// @brief A setpoint command completed.
     void on_device_command(core_time t, std::uint64_t op, boost::system::error_code ec) {
         if (!dev_ || dev_->op != op || dev_->kind != op_kind::command) {
+            // A command answered after its deadline may still have been
+            // applied: what the device holds is unknown until commanded again.
             ++counters_.device_late_answers;
+            device_known_ = false;
             decide(t);
             return;
         }
@@ -286,12 +290,13 @@ public:
         } else {
             integrate_soc(t.now);
             accepted_ = done.setpoint;
-            accepted_ids_ = done.ids;
+            device_known_ = true;
+            accepted_shares_ = done.shares;
             ++counters_.setpoints_applied;
             if (hooks.on_setpoint) hooks.on_setpoint(done.setpoint);
-            for (auto const& id : done.ids) {
+            for (auto const& [id, share] : done.shares) {
                 auto* a = find(id);
-                if (!a || a->phase != activation_phase::starting) continue;
+                if (!a || a->phase != activation_phase::starting || a->setpoint != share) continue;
                 a->phase = activation_phase::executing;
                 ++counters_.activations_applied;
                 if (a->executing_sent) {
@@ -340,11 +345,15 @@ public:
         if (failure) {
             ++counters_.telemetry_failures;
             tele_failed_ = true;
-            // Tried once: the next attempt waits for a newer sample.
-            tele_retry_from_seq_ = tele_seqs_.empty() ? 0 : tele_seqs_.back() + 1;
             error((tele_seqs_.size() > 1 || !tele_was_live_ ? "telemetry back-fill: " : "telemetry: ") + failure->text);
-            if (failure->retry_after)
+            if (failure->retry_after) {
+                // Held as the server asks, but never past 10 s from the last
+                // attempt; then the same sample is tried again.
                 tele_hold_ = std::min(t.now + *failure->retry_after, tele_started_ + max_telemetry_interval);
+            } else {
+                // Tried once: the next attempt waits for a newer sample.
+                tele_retry_from_seq_ = tele_seqs_.empty() ? 0 : tele_seqs_.back() + 1;
+            }
         } else {
             tele_failed_ = false;
             outbox_.acknowledge(tele_seqs_);
@@ -427,8 +436,10 @@ public:
     [[nodiscard]] std::size_t outbox_size() const noexcept { return outbox_.size(); }
     /// @brief The setpoint the device last accepted (0 before any).
     [[nodiscard]] kilowatts commanded() const noexcept { return accepted_.value_or(kilowatts{0.0}); }
-    /// @brief The ids whose shares make up `commanded()`.
-    [[nodiscard]] std::vector<std::string> const& commanded_ids() const noexcept { return accepted_ids_; }
+    /// @brief The activations whose shares make up `commanded()`, with the shares.
+    [[nodiscard]] std::vector<std::pair<std::string, kilowatts>> const& commanded_shares() const noexcept {
+        return accepted_shares_;
+    }
     /// @brief The state of charge the core decides with now (last reading
     /// carried forward with the accepted setpoint), if known.
     [[nodiscard]] std::optional<percent> soc_estimate(mono_time now) const {
@@ -444,7 +455,7 @@ private:
         op_kind kind;
         kilowatts setpoint;
         mono_time deadline;
-        std::vector<std::string> ids; // activations whose shares the command carries
+        std::vector<std::pair<std::string, kilowatts>> shares; // activation id → its part of the setpoint
     };
     struct owed {
         std::string id;
@@ -511,6 +522,7 @@ private:
     }
     void command_failed(core_time t, device_op const& op, std::string const& why) {
         ++counters_.setpoint_failures;
+        device_known_ = false; // it may have applied it anyway
         error("setpoint " + kw_text(op.setpoint) + " " + why);
         command_retry_at_ = t.now + std::min<mono_time::duration>(std::chrono::milliseconds(500), device_timeout());
     }
@@ -847,17 +859,21 @@ private:
 
         // The device: a command when the setpoint must change, else a reading.
         kilowatts desired{};
-        std::vector<std::string> ids;
+        std::vector<std::pair<std::string, kilowatts>> shares;
         for (auto const& a : tracked_)
-            if (is_running(a.phase)) desired += a.setpoint, ids.push_back(a.a.id);
-        desired = clamp_setpoint(desired, r_);
-        bool const want_command = control_ready_ && (!accepted_ || *accepted_ != desired || accepted_ids_ != ids ||
-                                                     any_starting());
+            if (is_running(a.phase)) desired += a.setpoint, shares.emplace_back(a.a.id, a.setpoint);
+        bool const want_command = control_ready_ && (!accepted_ || !device_known_ || *accepted_ != desired ||
+                                                     accepted_shares_ != shares);
+        // A due reading goes before a second command in a row, so that
+        // back-to-back commands never starve telemetry.
+        bool const read_first = read_due_ && last_op_ == op_kind::command;
         if (!dev_) {
-            if (want_command && t.now >= command_retry_at_) {
-                dev_ = device_op{++next_op_, op_kind::command, desired, t.now + device_timeout(), ids};
-                actions_.push_back(command_device{dev_->op, desired, dev_->deadline});
+            if (want_command && t.now >= command_retry_at_ && !read_first) {
+                last_op_ = op_kind::command;
+                dev_ = device_op{++next_op_, op_kind::command, desired, t.now + device_timeout(), shares};
+                actions_.push_back(command_device{dev_->op, desired, dev_->deadline, std::move(shares)});
             } else if (!stopping_ && (read_due_ || soc_read_wanted_)) {
+                last_op_ = op_kind::read;
                 read_due_ = false;
                 soc_read_wanted_ = false;
                 dev_ = device_op{++next_op_, op_kind::read, {}, t.now + device_timeout(), {}};
@@ -873,6 +889,7 @@ private:
                 read_due_ = true;
                 while (next_sample_ <= t.now) next_sample_ += cfg_.telemetry_interval;
                 if (!dev_) {
+                    last_op_ = op_kind::read;
                     read_due_ = false;
                     soc_read_wanted_ = false;
                     dev_ = device_op{++next_op_, op_kind::read, {}, t.now + device_timeout(), {}};
@@ -896,7 +913,7 @@ private:
         if (!stopping_) confirmations(t, consider);
 
         if (stopping_) {
-            bool const baseline_done = accepted_ && *accepted_ == kilowatts{0.0} && !dev_;
+            bool const baseline_done = accepted_ && *accepted_ == kilowatts{0.0} && device_known_ && !dev_;
             bool const time_up = t.now >= stop_deadline_;
             bool const nothing_in_flight = !tele_req_ && !poll_req_ &&
                                            std::none_of(owed_.begin(), owed_.end(), [](owed const& o) { return o.in_flight != 0; });
@@ -910,11 +927,6 @@ private:
             consider(stop_deadline_);
         }
         wake_ = wake;
-    }
-
-    bool any_starting() const {
-        return std::any_of(tracked_.begin(), tracked_.end(),
-                           [](tracked_activation const& a) { return a.phase == activation_phase::starting; });
     }
 
     template <class Consider>
@@ -1057,8 +1069,10 @@ private:
     std::optional<mono_time> wake_;
 
     std::optional<device_op> dev_;
+    op_kind last_op_ = op_kind::read;
     std::optional<kilowatts> accepted_;
-    std::vector<std::string> accepted_ids_;
+    std::vector<std::pair<std::string, kilowatts>> accepted_shares_;
+    bool device_known_ = true; // false after a command that failed, timed out or answered late
     mono_time command_retry_at_{};
     bool read_due_ = false;
     bool soc_read_wanted_ = false;

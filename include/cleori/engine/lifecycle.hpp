@@ -143,6 +143,13 @@ inline double net_between(std::span<energy_commitment const> c, timestamp a, tim
         if (x.from <= a && x.to >= b) p += x.share.in_kw();
     return p;
 }
+// The power committed in one direction only (sign of `dir`).
+inline double same_direction_between(std::span<energy_commitment const> c, timestamp a, timestamp b, double dir) noexcept {
+    double p = 0;
+    for (auto const& x : c)
+        if (x.from <= a && x.to >= b && x.share.in_kw() * dir > 0) p += x.share.in_kw();
+    return p;
+}
 } // namespace detail
 
 /// @brief Walks the state of charge from `soc` at `now` through the
@@ -180,12 +187,17 @@ inline soc_projection project_soc(percent soc, timestamp now, std::span<energy_c
 /// `[from, to)` within the ratings: the request clamped to the device's
 /// limits and to the power the others leave in its direction. Zero when
 /// nothing is left.
+///
+/// Each direction is bounded on its own: power in the opposite direction is
+/// never counted as room, because any activation may be cancelled at any
+/// moment, and then the rest must still fit the device.
 inline kilowatts power_share(kilowatts requested, timestamp from, timestamp to,
                              std::span<energy_commitment const> others, battery_ratings const& r) {
     kilowatts share = clamp_setpoint(requested, r);
     auto const at = detail::breakpoints(others, from, to);
+    double const dir = requested.in_kw() < 0 ? -1.0 : 1.0;
     for (std::size_t i = 0; i + 1 < at.size(); ++i) {
-        double const n = detail::net_between(others, at[i], at[i + 1]);
+        double const n = detail::same_direction_between(others, at[i], at[i + 1], dir);
         if (share < kilowatts{0.0}) share = std::max(share, kilowatts{-r.max_discharge.in_kw() - n});
         else if (share > kilowatts{0.0}) share = std::min(share, kilowatts{r.max_charge.in_kw() - n});
     }

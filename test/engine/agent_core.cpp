@@ -1,0 +1,472 @@
+// agent_core alone: events in, actions out, no io_context. A small rig
+// answers the core's actions at once (or not at all, or with an error) and
+// moves virtual time from one wake-up to the next. Each regression test is
+// named after a behaviour a review found broken in the coroutine engine.
+#include <cleori/engine/agent_core.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+#include <set>
+
+using namespace cleori::literals;
+using namespace std::chrono_literals;
+
+namespace {
+
+using cleori::kilowatts;
+using ms = std::chrono::milliseconds;
+
+cleori::timestamp const t0 = cleori::parse_rfc3339("2026-11-26T12:00:00Z").value();
+
+constexpr cleori::battery_ratings ratings{.capacity = cleori::kilowatt_hours{200.0},
+                                          .max_charge = kilowatts{100.0},
+                                          .max_discharge = kilowatts{100.0},
+                                          .response_time = ms{500},
+                                          .round_trip_efficiency = cleori::percent{90.0},
+                                          .chemistry = cleori::chemistry::lifepo4,
+                                          .min_soc = cleori::percent{10.0},
+                                          .max_soc = cleori::percent{90.0}};
+
+struct sent_confirmation {
+    std::string id;
+    cleori::confirmation c;
+    double at; // seconds after t0
+};
+
+struct rig {
+    explicit rig(cleori::agent_config c = {.token = "t"}) : cfg(std::move(c)), core(ratings, cfg) {
+        core.log = [this](cleori::log_level l, std::string_view line) { log.emplace_back(l, std::string(line)); };
+    }
+
+    cleori::agent_config cfg;
+    cleori::agent_core core;
+    cleori::mono_time now{std::chrono::hours(24)};
+    cleori::mono_time const start_mono = now;
+    cleori::timestamp wall = t0;
+    std::vector<std::pair<cleori::log_level, std::string>> log;
+
+    // The world the rig plays.
+    double soc = 50;                 // the plant, integrated from the accepted setpoint
+    double plant_power = 0;
+    std::vector<cleori::activation> served;
+    bool reads_fail = false, reads_hang = false, commands_fail = false, commands_hang = false;
+    bool cleori_down = false;
+    std::optional<ms> retry_after; // with cleori_down: answer 429 with this Retry-After
+    std::set<std::string> confirm_fails; // ids whose confirmations get 500
+
+    // What the core did.
+    std::vector<std::pair<double, double>> commands;   // (s, kW) as issued
+    std::vector<std::pair<double, double>> accepted;   // (s, kW) accepted by the device
+    std::vector<sent_confirmation> confirmations;      // acknowledged
+    std::vector<sent_confirmation> confirm_attempts;   // every attempt
+    std::vector<double> polls, telemetry_requests, reads;
+    std::vector<cleori::command_device> hung_commands;
+    std::vector<cleori::read_device> hung_reads;
+
+    double s() const { return std::chrono::duration<double>(now - start_mono).count(); }
+    cleori::core_time t() const { return {now, wall}; }
+
+    void start() {
+        core.start(t());
+        serve();
+    }
+    void serve() {
+        while (auto a = core.next_action()) std::visit([this](auto& x) { perform(x); }, *a);
+    }
+    void perform(cleori::read_device const& r) {
+        reads.push_back(s());
+        if (reads_hang) return hung_reads.push_back(r);
+        if (reads_fail) return core.on_device_read(t(), r.op, make_error_code(boost::system::errc::io_error), {});
+        core.on_device_read(t(), r.op, {}, {kilowatts{plant_power}, cleori::percent{soc}});
+    }
+    void perform(cleori::command_device const& c) {
+        commands.emplace_back(s(), c.setpoint.in_kw());
+        if (commands_hang) return hung_commands.push_back(c);
+        if (commands_fail) return core.on_device_command(t(), c.op, make_error_code(boost::system::errc::io_error));
+        plant_power = c.setpoint.in_kw();
+        accepted.emplace_back(s(), c.setpoint.in_kw());
+        core.on_device_command(t(), c.op, {});
+    }
+    cleori::call_failure down() const {
+        if (retry_after) return {cleori::error::http_rate_limited, 429, retry_after, "429"};
+        return {make_error_code(boost::system::errc::connection_refused), 0, {}, "refused"};
+    }
+    void perform(cleori::poll_activations const& p) {
+        polls.push_back(s());
+        if (cleori_down) return core.on_poll_failed(t(), p.request, down());
+        cleori::activation_poll poll;
+        for (auto const& a : served)
+            if (!a.has_ended(wall)) poll.activations.push_back(a);
+        core.on_poll(t(), p.request, poll);
+    }
+    void perform(cleori::send_telemetry const& x) {
+        telemetry_requests.push_back(s());
+        if (cleori_down) {
+            auto f = down();
+            return core.on_telemetry(t(), x.request, &f);
+        }
+        core.on_telemetry(t(), x.request, nullptr);
+    }
+    void perform(cleori::send_confirmation const& c) {
+        confirm_attempts.push_back({c.activation_id, c.body, s()});
+        if (cleori_down || confirm_fails.count(c.activation_id)) {
+            cleori::call_failure f = cleori_down ? down() : cleori::call_failure{cleori::error::http_server_error, 500, {}, "500"};
+            return core.on_confirmation(t(), c.request, &f);
+        }
+        confirmations.push_back({c.activation_id, c.body, s()});
+        core.on_confirmation(t(), c.request, nullptr);
+    }
+
+    // Moves time to `to`, waking the core whenever it asked and integrating the plant.
+    void run_until(double to_s) {
+        auto const to = start_mono + std::chrono::duration_cast<cleori::mono_time::duration>(std::chrono::duration<double>(to_s));
+        for (;;) {
+            auto w = core.wake_at();
+            auto const next = w && *w <= to ? std::max(*w, now) : to;
+            step_to(next);
+            if (next == to && (!w || *w > to)) break;
+            core.on_wake(t());
+            serve();
+            if (next == to) break;
+        }
+    }
+    void run_for(double d) { run_until(s() + d); }
+    void step_to(cleori::mono_time to) {
+        double const h = std::chrono::duration<double, std::ratio<3600>>(to - now).count();
+        soc += cleori::detail::soc_delta(ratings, plant_power, h);
+        wall += std::chrono::duration_cast<cleori::timestamp::duration>(to - now);
+        now = to;
+    }
+
+    cleori::activation make(std::string id, cleori::mfrr_direction d, double kw, double start_in,
+                            std::optional<double> length) const {
+        cleori::activation a{.id = std::move(id), .direction = d, .power = kilowatts{kw},
+                             .start_time = wall + std::chrono::duration_cast<cleori::timestamp::duration>(
+                                                      std::chrono::duration<double>(start_in)),
+                             .status = cleori::activation_status::pending};
+        if (length)
+            a.end_time = a.start_time + std::chrono::duration_cast<cleori::timestamp::duration>(std::chrono::duration<double>(*length));
+        return a;
+    }
+    cleori::tracked_activation const& get(std::string const& id) const {
+        for (auto const& a : core.activations())
+            if (a.a.id == id) return a;
+        BOOST_FAIL("no activation " << id);
+        throw;
+    }
+    std::vector<sent_confirmation> of(std::string const& id) const {
+        std::vector<sent_confirmation> out;
+        for (auto const& c : confirmations)
+            if (c.id == id) out.push_back(c);
+        return out;
+    }
+    bool logged(cleori::log_level l, std::string_view text) const {
+        for (auto const& [lv, line] : log)
+            if (lv == l && line.find(text) != std::string::npos) return true;
+        return false;
+    }
+};
+
+using enum cleori::mfrr_direction;
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(engine_agent_core)
+
+BOOST_AUTO_TEST_CASE(first_actions_are_a_reading_and_a_poll_and_nothing_is_commanded_before_the_first_poll) {
+    rig r;
+    r.core.start(r.t());
+    std::vector<std::size_t> kinds;
+    while (auto a = r.core.next_action()) kinds.push_back(a->index());
+    BOOST_TEST((kinds == std::vector<std::size_t>{0, 3})); // read_device, poll_activations; no command yet
+    BOOST_TEST(r.core.wake_at().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(the_right_activation_is_confirmed_when_a_poll_lands_during_a_command) {
+    rig r;
+    r.served.push_back(r.make("running", up, 60, 0, 600));
+    r.start();
+    r.run_for(1);
+    r.commands_hang = true; // the next command stays in flight
+    r.served.push_back(r.make("later", up, 30, 300, 60));
+    r.served.push_back(r.make("running-2", down, 20, 0, 600));
+    r.run_for(5.2); // a poll lands while the command for running-2 is in flight
+    BOOST_TEST_REQUIRE(r.hung_commands.size() == 1u);
+    auto const cmd = r.hung_commands.back();
+    r.commands_hang = false;
+    r.plant_power = cmd.setpoint.in_kw();
+    r.core.on_device_command(r.t(), cmd.op, {}); // answers inside its deadline
+    r.serve();
+    r.run_for(2);
+    BOOST_TEST_REQUIRE(r.of("running-2").size() == 1u);
+    BOOST_TEST(r.of("running-2")[0].c.setpoint.value() == 20.0_kW);
+    BOOST_TEST(r.of("later").empty()); // starts in five minutes: never confirmed now
+    for (auto const& c : r.confirmations) BOOST_TEST(!c.id.empty());
+}
+
+BOOST_AUTO_TEST_CASE(the_battery_stops_at_min_soc_and_cleori_is_told) {
+    rig r;
+    r.soc = 14; // 4 points above min_soc: about 8 kWh
+    r.served.push_back(r.make("open", up, 100, 0, std::nullopt)); // would drain it in minutes
+    r.start();
+    r.run_for(1);
+    // An open-ended activation is assessed over a rolling horizon: 100 kW for
+    // 15 min does not fit, so it is refused with the numbers.
+    BOOST_TEST_REQUIRE(r.of("open").size() == 1u);
+    BOOST_TEST((r.of("open")[0].c.status == cleori::confirmation_status::unavailable));
+    BOOST_TEST(r.of("open")[0].c.reason->find("insufficient energy: discharging 100.0 kW") == 0u, *r.of("open")[0].c.reason);
+
+    // Accepted at 60 % but the plant drains faster than planned (a second,
+    // unknown load): the guard stops discharge before min_soc.
+    rig q;
+    q.soc = 60;
+    q.served.push_back(q.make("long", up, 100, 0, std::nullopt));
+    q.start();
+    q.run_for(1);
+    BOOST_TEST_REQUIRE(q.of("long").size() == 1u);
+    BOOST_TEST((q.of("long")[0].c.status == cleori::confirmation_status::executing));
+    double lowest = 100;
+    for (int i = 0; i < 3600 && q.get("long").phase == cleori::activation_phase::executing; ++i) {
+        q.run_for(1);
+        lowest = std::min(lowest, q.soc);
+    }
+    BOOST_TEST((q.get("long").ended == cleori::end_reason::soc_limit));
+    BOOST_TEST(q.plant_power == 0.0);
+    BOOST_TEST(q.soc >= ratings.min_soc.in_pct(), "soc " << q.soc);
+    BOOST_TEST(lowest >= ratings.min_soc.in_pct());
+    auto const told = q.of("long");
+    BOOST_TEST_REQUIRE(told.size() == 2u); // executing, then unavailable with the reason
+    BOOST_TEST((told[1].c.status == cleori::confirmation_status::unavailable));
+    BOOST_TEST(told[1].c.reason->find("min_soc limit 10.0 %: discharge stopped") != std::string::npos, *told[1].c.reason);
+    BOOST_TEST(q.logged(cleori::log_level::error, "state-of-charge limit"));
+    BOOST_TEST(q.core.counters().soc_limit_stops == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_modification_is_reassessed_and_refused_when_it_no_longer_fits) {
+    rig r;
+    r.soc = 30; // 20 points above min: ~42 kWh deliverable
+    r.served.push_back(r.make("m", up, 50, 10, 600)); // 8.3 kWh: fits
+    r.start();
+    r.run_for(20);
+    BOOST_TEST((r.get("m").phase == cleori::activation_phase::executing));
+    r.served[0].power = 100.0_kW;
+    r.served[0].end_time = r.served[0].start_time + 1h; // 100 kWh: does not fit
+    r.run_for(6);
+    BOOST_TEST((r.get("m").ended == cleori::end_reason::infeasible));
+    BOOST_TEST(r.plant_power == 0.0);
+    BOOST_TEST_REQUIRE(r.of("m").size() == 2u);
+    BOOST_TEST(r.of("m")[1].c.reason->find("insufficient energy") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(an_open_ended_activation_still_counts_after_fifteen_minutes) {
+    rig r;
+    r.soc = 80;
+    r.served.push_back(r.make("open", up, 50, 0, std::nullopt));
+    r.start();
+    r.run_for(20 * 60); // 20 min at 50 kW: about 18 points used
+    BOOST_TEST((r.get("open").phase == cleori::activation_phase::executing));
+    // 50 kW more for 30 min, beside the open-ended one's rolling 15 min:
+    // 100 kW × 15 min + 50 kW × 15 min = 37.5 kWh → about 20 points: fits from ~62 %.
+    // 100 kW more does not fit in power (only 50 kW of discharge left).
+    r.served.push_back(r.make("more", up, 100, 0, 1800));
+    r.run_for(6);
+    BOOST_TEST(r.get("more").setpoint == -50.0_kW); // the share left, not the 100 kW asked
+    BOOST_TEST(r.of("more")[0].c.setpoint.value() == -50.0_kW);
+    BOOST_TEST(r.plant_power == -100.0);
+}
+
+BOOST_AUTO_TEST_CASE(overlapping_activations_are_assessed_on_their_sum) {
+    rig r;
+    r.served.push_back(r.make("a1", up, 80, 0, 600));
+    r.served.push_back(r.make("a2", up, 80, 0, 600));
+    r.start();
+    r.run_for(2);
+    BOOST_TEST(r.plant_power == -100.0); // the device's limit, never more
+    BOOST_TEST_REQUIRE(r.of("a1").size() == 1u);
+    BOOST_TEST_REQUIRE(r.of("a2").size() == 1u);
+    // Each is confirmed with its share; the shares add up to what the device delivers.
+    BOOST_TEST(r.of("a1")[0].c.setpoint.value() + r.of("a2")[0].c.setpoint.value() == -100.0_kW);
+    BOOST_TEST(r.of("a1")[0].c.setpoint.value() == -80.0_kW);
+    BOOST_TEST(r.of("a2")[0].c.setpoint.value() == -20.0_kW);
+    // A third finds no power left and is refused with the numbers.
+    r.served.push_back(r.make("a3", up, 10, 0, 600));
+    r.run_for(6);
+    BOOST_TEST_REQUIRE(r.of("a3").size() == 1u);
+    BOOST_TEST(r.of("a3")[0].c.reason->find("no discharge power left: 10.0 kW requested") == 0u, *r.of("a3")[0].c.reason);
+}
+
+BOOST_AUTO_TEST_CASE(a_device_that_refuses_every_setpoint_gets_the_activation_confirmed_unavailable) {
+    rig r;
+    r.commands_fail = true;
+    r.served.push_back(r.make("d", up, 60, 5, 600));
+    r.start();
+    r.run_for(30);
+    BOOST_TEST_REQUIRE(r.of("d").size() == 1u);
+    auto const c = r.of("d")[0];
+    BOOST_TEST((c.c.status == cleori::confirmation_status::unavailable));
+    BOOST_TEST(c.c.reason.value() == "the device did not accept the setpoint within 2000 ms of the start");
+    BOOST_TEST(c.at == 5.0 + 2.0); // start + 2 × (response 500 ms + margin 500 ms)
+    BOOST_TEST((r.get("d").phase == cleori::activation_phase::refused));
+    BOOST_TEST(r.logged(cleori::log_level::error, "device did not apply it"));
+}
+
+BOOST_AUTO_TEST_CASE(stale_soc_refuses_new_activations_with_a_reason) {
+    rig r;
+    r.start();
+    r.run_for(10);
+    r.reads_fail = true;
+    r.run_for(60); // the last good reading is now 60 s old
+    r.served.push_back(r.make("x", down, 50, 60, 60));
+    r.run_for(10);
+    BOOST_TEST_REQUIRE(r.of("x").size() == 1u);
+    BOOST_TEST(r.of("x")[0].c.reason->find("state of charge unknown: the last reading is") == 0u, *r.of("x")[0].c.reason);
+    BOOST_TEST(r.commands.back().second == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(a_hung_device_read_does_not_stop_polling_and_a_cancellation_is_acted_on) {
+    rig r;
+    r.served.push_back(r.make("c", up, 60, 0, 3600));
+    r.start();
+    r.run_for(3);
+    BOOST_TEST(r.plant_power == -60.0);
+    r.reads_hang = true;
+    auto const polls_before = r.polls.size();
+    r.run_for(30);
+    BOOST_TEST(r.polls.size() >= polls_before + 5); // polling went on every 5 s
+    BOOST_TEST(r.core.counters().device_timeouts >= 5u);
+    r.served[0].status = cleori::activation_status::cancelled;
+    r.run_for(6);
+    BOOST_TEST((r.get("c").ended == cleori::end_reason::cancelled));
+    BOOST_TEST(r.commands.back().second == 0.0); // baseline commanded although reads still hang
+    BOOST_TEST(r.plant_power == 0.0);
+    // A late answer to a read is ignored (the core stopped waiting for it).
+    auto const late = r.hung_reads.front();
+    r.core.on_device_read(r.t(), late.op, {}, {kilowatts{0}, cleori::percent{1}});
+    BOOST_TEST(r.core.counters().device_late_answers == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_open_ended_activation_first_seen_long_after_its_start_is_joined) {
+    rig r;
+    r.served.push_back(r.make("old", up, 40, -40 * 60, std::nullopt)); // started 40 minutes ago
+    r.start();
+    r.run_for(2);
+    BOOST_TEST_REQUIRE(r.of("old").size() == 1u);
+    BOOST_TEST((r.of("old")[0].c.status == cleori::confirmation_status::executing));
+    BOOST_TEST(r.plant_power == -40.0);
+}
+
+BOOST_AUTO_TEST_CASE(an_activation_ended_for_lost_contact_is_resumed_when_served_again) {
+    rig r;
+    r.served.push_back(r.make("open", up, 30, 0, std::nullopt));
+    r.start();
+    r.run_for(2);
+    r.cleori_down = true;
+    r.run_for(16 * 60);
+    BOOST_TEST((r.get("open").ended == cleori::end_reason::lost_contact));
+    BOOST_TEST(r.plant_power == 0.0);
+    r.cleori_down = false;
+    r.run_for(6);
+    BOOST_TEST((r.get("open").phase == cleori::activation_phase::executing));
+    BOOST_TEST(r.plant_power == -30.0);
+    BOOST_TEST(r.of("open").size() == 1u); // executing was confirmed once, before the outage
+    BOOST_TEST(r.core.counters().activations_resumed == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(one_failing_confirmation_does_not_block_the_others) {
+    rig r;
+    r.confirm_fails.insert("bad");
+    r.served.push_back(r.make("bad", up, 20, 0, 600));
+    r.start();
+    r.run_for(3);
+    r.served.push_back(r.make("good", down, 20, 0, 600));
+    r.run_for(6);
+    BOOST_TEST(r.of("good").size() == 1u);
+    BOOST_TEST(r.of("bad").empty());
+    // The failing one is retried on its own back-off (2, 4, 8 … s, at most 30 s).
+    std::vector<double> tries;
+    for (auto const& c : r.confirm_attempts)
+        if (c.id == "bad") tries.push_back(c.at);
+    r.run_for(120);
+    tries.clear();
+    for (auto const& c : r.confirm_attempts)
+        if (c.id == "bad") tries.push_back(c.at);
+    BOOST_TEST_REQUIRE(tries.size() >= 5u);
+    BOOST_TEST(tries[1] - tries[0] == 2.0);
+    BOOST_TEST(tries[2] - tries[1] == 4.0);
+    BOOST_TEST(tries[3] - tries[2] == 8.0);
+    r.confirm_fails.clear();
+    r.run_for(31);
+    BOOST_TEST(r.of("bad").size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(retry_after_holds_across_calls_within_the_caps) {
+    rig r{{.token = "t", .telemetry_interval = 5s, .poll_interval = 5s}};
+    r.start();
+    r.run_for(10);
+    r.cleori_down = true;
+    r.retry_after = 120s;
+    auto const polls_before = r.polls.size(), tele_before = r.telemetry_requests.size();
+    r.run_for(120);
+    auto const polls = r.polls.size() - polls_before, tele = r.telemetry_requests.size() - tele_before;
+    // Without the hold: 24 polls and 24 telemetry posts. With it, capped so
+    // that polling never pauses past 60 s and telemetry past 10 s.
+    BOOST_TEST(polls == 2u);
+    BOOST_TEST(tele == 12u);
+    for (std::size_t i = polls_before + 1; i < r.polls.size(); ++i) BOOST_TEST(r.polls[i] - r.polls[i - 1] <= 60.0);
+    for (std::size_t i = tele_before + 1; i < r.telemetry_requests.size(); ++i)
+        BOOST_TEST(r.telemetry_requests[i] - r.telemetry_requests[i - 1] <= 10.0);
+}
+
+BOOST_AUTO_TEST_CASE(completed_status_with_a_future_end_is_not_executed) {
+    rig r;
+    auto a = r.make("done", up, 50, 0, 600);
+    a.status = cleori::activation_status::completed;
+    r.served.push_back(a);
+    r.start();
+    r.run_for(10);
+    BOOST_TEST(r.plant_power == 0.0);
+    BOOST_TEST(r.confirmations.empty());
+    BOOST_TEST((r.get("done").ended == cleori::end_reason::completed));
+    // Completed while running: ends, baseline.
+    rig q;
+    q.served.push_back(q.make("run", up, 50, 0, 600));
+    q.start();
+    q.run_for(3);
+    BOOST_TEST(q.plant_power == -50.0);
+    q.served[0].status = cleori::activation_status::completed;
+    q.run_for(6);
+    BOOST_TEST(q.plant_power == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(a_soc_reading_that_makes_a_scheduled_activation_undeliverable_withdraws_it) {
+    rig r;
+    r.soc = 40;
+    r.served.push_back(r.make("later", up, 100, 600, 1200)); // 33 kWh in 10 min: fits from 40 %
+    r.start();
+    r.run_for(6);
+    BOOST_TEST((r.get("later").phase == cleori::activation_phase::scheduled));
+    r.soc = 15; // something else drained the battery
+    r.run_for(6);
+    BOOST_TEST((r.get("later").phase == cleori::activation_phase::refused));
+    BOOST_TEST_REQUIRE(r.of("later").size() == 1u);
+    BOOST_TEST(r.of("later")[0].c.reason->find("insufficient energy") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(stop_commands_baseline_even_after_a_hung_operation) {
+    rig r;
+    r.served.push_back(r.make("s", up, 60, 0, 600));
+    r.start();
+    r.run_for(3);
+    r.reads_hang = true;
+    r.run_for(4.9); // a reading is in flight and will never answer
+    r.reads_hang = false;
+    r.core.stop(r.t());
+    r.serve();
+    r.run_for(5);
+    BOOST_TEST(r.plant_power == 0.0);
+    BOOST_TEST(r.core.stopped());
+    BOOST_TEST((r.get("s").ended == cleori::end_reason::shutdown));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
