@@ -407,6 +407,25 @@ BOOST_AUTO_TEST_CASE(token_rotation_without_restart_and_no_token_in_logs) {
     BOOST_TEST(cleori.samples.size() == agent->counters().samples_taken);
 }
 
+BOOST_AUTO_TEST_CASE(set_token_during_a_poll_in_flight_is_safe) {
+    // Tokens longer than the small-string buffer live on the heap, so a view
+    // kept across the poll's suspension would read freed memory (ASan).
+    std::string const first(64, 'A'), second(64, 'B');
+    cleori.token = first;
+    start({.token = first});
+    // The first poll and telemetry are in flight (answered through post):
+    // rotate now, before they run.
+    agent->set_token(second);
+    cleori.token = second;
+    run(1ms);
+    BOOST_TEST_REQUIRE(cleori.bearer_tokens.size() >= 2u);
+    BOOST_TEST(cleori.bearer_tokens[0] == first); // requests started before the rotation keep their token
+    BOOST_TEST(agent->counters().poll_failures == 1u);
+    run(10s);
+    BOOST_TEST(cleori.bearer_tokens.back() == second);
+    BOOST_TEST(agent->counters().polls >= 2u);
+}
+
 BOOST_AUTO_TEST_CASE(invalid_activations_are_reported_not_executed) {
     start();
     cleori.activations.push_back(make("bad", cleori::mfrr_direction::up, 60.0_kW, 5s, 60s));
