@@ -415,7 +415,7 @@ private:
         note("telemetry #" + std::to_string(s.request) + " with " + std::to_string(s.samples.size()) + " samples" +
              (o.ok ? "" : " fails: " + o.failure.text));
         auto const started = now_;
-        schedule(o.at, [this, req = s.request, o, samples = s.samples, started] {
+        schedule(o.at, [this, req = s.request, o, samples = std::vector<cleori::telemetry_sample>(s.samples.begin(), s.samples.end()), started] {
             if (o.ok) {
                 for (auto const& x : samples) {
                     if (std::find(delivered_.begin(), delivered_.end(), x.time) != delivered_.end()) ++delivered_twice_;

@@ -84,6 +84,16 @@ inline std::string redact(std::string text, std::string_view secret) {
     return text;
 }
 
+// "POST /v1/telemetry", kept as its parts (all static strings of the profile).
+struct endpoint_name {
+    std::string_view method, path, middle{}, suffix{};
+    [[nodiscard]] std::string str() const {
+        std::string s;
+        s.reserve(method.size() + path.size() + middle.size() + suffix.size());
+        return s.append(method).append(path).append(middle).append(suffix);
+    }
+};
+
 inline boost::system::error_code status_error(unsigned status) noexcept {
     switch (status) {
     case 400: return error::http_bad_request;
@@ -132,7 +142,7 @@ public:
         if (samples.size() == 1) encode_telemetry<Profile>(samples[0], req.body);
         else encode_telemetry<Profile>(samples, req.body);
         req.bearer_token = std::string(token);
-        auto r = co_await call(std::move(req), "POST " + std::string(Profile::telemetry_path), deadline, false);
+        auto r = co_await call(std::move(req), {"POST ", Profile::telemetry_path}, deadline, false);
         if (!r) co_return r.error();
         co_return api_result<void>{};
     }
@@ -151,18 +161,18 @@ public:
                          std::to_string(Profile::page_limit) + "&" + std::string(Profile::offset_param) + "=" +
                          std::to_string(offset);
             req.bearer_token = owned_token;
-            std::string const endpoint = "GET " + std::string(Profile::activations_path);
+            detail::endpoint_name const endpoint{"GET ", Profile::activations_path};
             auto r = co_await call(std::move(req), endpoint, deadline, false);
             if (!r) co_return r.error();
             auto page = decode_activation_page<Profile>(r->body);
-            if (!page) co_return api_failure{page.error(), endpoint, r->status, {}, {}, 1};
+            if (!page) co_return api_failure{page.error(), endpoint.str(), r->status, {}, {}, 1};
             ++out.pages;
             std::size_t const n = page->activations.size() + page->rejected.size();
             for (auto& a : page->activations) out.activations.push_back(std::move(a));
             for (auto& j : page->rejected) out.rejected.push_back(std::move(j));
             offset += n;
             if (out.activations.size() + out.rejected.size() > Profile::max_poll_activations)
-                co_return api_failure{error::response_too_large, endpoint, r->status, {}, {}, 1};
+                co_return api_failure{error::response_too_large, endpoint.str(), r->status, {}, {}, 1};
             // Stop on the last page; a server that keeps paging is cut off.
             if (!page->page || n == 0 || offset >= page->page->total || out.pages >= Profile::max_poll_pages) break;
         }
@@ -179,8 +189,7 @@ public:
         req.target += Profile::confirm_path_suffix;
         encode_confirmation<Profile>(c, req.body);
         req.bearer_token = std::string(token);
-        auto r = co_await call(std::move(req), "POST " + std::string(Profile::confirm_path_prefix) + "{id}" +
-                                                   std::string(Profile::confirm_path_suffix),
+        auto r = co_await call(std::move(req), {"POST ", Profile::confirm_path_prefix, "{id}", Profile::confirm_path_suffix},
                                deadline, Profile::conflict_on_confirm_is_success);
         if (!r) co_return r.error();
         co_return api_result<void>{};
@@ -189,17 +198,22 @@ public:
     [[nodiscard]] R& retry() noexcept { return retry_; }
 
 private:
-    boost::asio::awaitable<api_result<http_response>> call(http_request req, std::string endpoint,
+    boost::asio::awaitable<api_result<http_response>> call(http_request req, detail::endpoint_name endpoint,
                                                            clock::time_point deadline, bool conflict_ok) {
         using boost::asio::as_tuple;
         using boost::asio::use_awaitable;
-        api_failure failure{{}, std::move(endpoint), 0, {}, {}, 0};
+        // The endpoint's name is spelled out only when a failure needs it.
+        api_failure failure{{}, {}, 0, {}, {}, 0};
+        auto fail = [&]() -> api_failure {
+            failure.endpoint = endpoint.str();
+            return std::move(failure);
+        };
         for (unsigned attempt = 1;; ++attempt) {
             failure.attempts = attempt;
             auto const now = clock_.now();
             if (now >= deadline) {
                 if (!failure.ec) failure.ec = error::deadline_exceeded;
-                co_return failure;
+                co_return fail();
             }
             req.timeout = std::min(attempt_timeout, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
             auto [ec, res] = co_await async_exchange(req, as_tuple(use_awaitable));
@@ -222,10 +236,10 @@ private:
                     failure.message = detail::redact(std::move(body->message), req.bearer_token);
                 }
             }
-            if (classify(outcome) != failure_kind::retryable) co_return failure;
+            if (classify(outcome) != failure_kind::retryable) co_return fail();
             auto delay = retry_.next_delay(retry_context{attempt, outcome, clock_.now()});
-            if (!delay) co_return failure; // the last attempt's error says more than "exhausted"
-            if (clock_.now() + *delay >= deadline) co_return failure;
+            if (!delay) co_return fail(); // the last attempt's error says more than "exhausted"
+            if (clock_.now() + *delay >= deadline) co_return fail();
             auto timer = clock_.make_timer(transport_.get_executor());
             timer.expires_at(clock_.now() + *delay);
             co_await timer.async_wait(as_tuple(use_awaitable));

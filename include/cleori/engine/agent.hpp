@@ -141,7 +141,10 @@ public:
     [[nodiscard]] bool stopped() const noexcept { return s_->core.stopped(); }
 
     /// @brief Replaces the token without restart; requests started from now on use it.
-    void set_token(std::string token) { s_->config.token = std::move(token); }
+    void set_token(std::string token) {
+        s_->token = std::make_shared<std::string const>(token);
+        s_->config.token = std::move(token);
+    }
 
     /// @brief Sets the log sink. Lines never contain the token.
     void set_logger(std::function<void(log_level, std::string_view)> sink) { s_->core.log = std::move(sink); }
@@ -168,7 +171,7 @@ private:
         state(Device& d, Transport& t, agent_config c, Clock clk, Retry r, StoreT st)
             : device(d), transport(t), config(std::move(c)), clock(std::move(clk)), store(std::move(st)),
               client(t, std::move(r), clock), core(ratings_of(d), config, profile_facts()),
-              timer(clock.make_timer(t.get_executor())) {}
+              timer(clock.make_timer(t.get_executor())), token(std::make_shared<std::string const>(config.token)) {}
 
         Device& device;
         Transport& transport;
@@ -178,7 +181,11 @@ private:
         client_type client;
         agent_core core;
         timer_type timer;
+        // Shared with the requests in flight: a rotation replaces it, and
+        // each request keeps the token it started with.
+        std::shared_ptr<std::string const> token;
         std::optional<mono_time> armed{};
+        std::uint64_t generation = 0; // of the timer's current wait
         bool pumping = false;
         bool started = false;
 
@@ -230,11 +237,12 @@ private:
             auto const want = core.stopped() ? std::nullopt : core.wake_at();
             if (want == armed) return;
             armed = want;
+            ++generation;
             timer.cancel();
             if (!want) return;
             timer.expires_at(*want);
-            timer.async_wait([self = this->shared_from_this(), at = *want](boost::system::error_code) {
-                if (self->armed != at) return; // re-armed or cancelled since
+            timer.async_wait([self = this->shared_from_this(), gen = generation](boost::system::error_code) {
+                if (gen != self->generation) return; // re-armed or cancelled since
                 self->armed.reset();
                 self->core.on_wake(self->now());
                 self->pump();
@@ -254,13 +262,14 @@ private:
                 self->pump();
             });
         }
-        void perform(poll_activations a) { spawn(poll(this->shared_from_this(), a.request, a.deadline, config.token)); }
+        void perform(poll_activations a) { spawn(poll(this->shared_from_this(), a.request, a.deadline, token)); }
+        // The samples belong to the core, which keeps them until the outcome is reported.
         void perform(send_telemetry a) {
-            spawn(telemetry(this->shared_from_this(), a.request, std::move(a.samples), a.deadline, config.token));
+            spawn(telemetry(this->shared_from_this(), a.request, a.samples, a.deadline, token));
         }
         void perform(send_confirmation a) {
             spawn(confirm(this->shared_from_this(), a.request, std::move(a.activation_id), std::move(a.body), a.deadline,
-                          config.token));
+                          token));
         }
 
         void spawn(boost::asio::awaitable<void> op) {
@@ -278,11 +287,11 @@ private:
         // Each request owns copies of what it sends (the token included), so
         // nothing it uses can change or vanish while it is suspended.
         static boost::asio::awaitable<void> poll(std::shared_ptr<state> self, std::uint64_t req, mono_time deadline,
-                                                 std::string token) {
+                                                 std::shared_ptr<std::string const> token) {
             std::optional<call_failure> failed;
             std::optional<activation_poll> got;
             try {
-                auto r = co_await self->client.get_activations(token, deadline);
+                auto r = co_await self->client.get_activations(*token, deadline);
                 if (r) got = std::move(*r);
                 else failed = failure_of(r.error());
             } catch (std::exception const& x) {
@@ -293,11 +302,11 @@ private:
             self->pump();
         }
         static boost::asio::awaitable<void> telemetry(std::shared_ptr<state> self, std::uint64_t req,
-                                                      std::vector<telemetry_sample> samples, mono_time deadline,
-                                                      std::string token) {
+                                                      std::span<telemetry_sample const> samples, mono_time deadline,
+                                                      std::shared_ptr<std::string const> token) {
             std::optional<call_failure> failed;
             try {
-                auto r = co_await self->client.send_telemetry(token, samples, deadline);
+                auto r = co_await self->client.send_telemetry(*token, samples, deadline);
                 if (!r) failed = failure_of(r.error());
             } catch (std::exception const& x) {
                 failed = failure_of(x);
@@ -306,10 +315,11 @@ private:
             self->pump();
         }
         static boost::asio::awaitable<void> confirm(std::shared_ptr<state> self, std::uint64_t req, std::string id,
-                                                    confirmation body, mono_time deadline, std::string token) {
+                                                    confirmation body, mono_time deadline,
+                                                    std::shared_ptr<std::string const> token) {
             std::optional<call_failure> failed;
             try {
-                auto r = co_await self->client.confirm(token, id, body, deadline);
+                auto r = co_await self->client.confirm(*token, id, body, deadline);
                 if (!r) failed = failure_of(r.error());
             } catch (std::exception const& x) {
                 failed = failure_of(x);

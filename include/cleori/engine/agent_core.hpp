@@ -37,6 +37,7 @@
 #include <deque>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -144,7 +145,9 @@ struct command_device {
 };
 struct send_telemetry {
     std::uint64_t request;
-    std::vector<telemetry_sample> samples; ///< one, or a back-fill batch oldest first
+    /// One, or a back-fill batch oldest first. Owned by the core and left
+    /// untouched until the outcome of this request is reported.
+    std::span<telemetry_sample const> samples;
     mono_time deadline;
 };
 struct poll_activations {
@@ -244,6 +247,13 @@ public:
     void on_wake(core_time t) { decide(t); }
 
     /// @brief A device reading completed.
+#if defined(__GNUC__) && !defined(__clang__)
+// g++ 12 at -O3 reports the optional SoC inside result<telemetry_sample> as
+// maybe-uninitialized after inlining (a known false positive with optionals
+// in variants); the value is always initialized by make_sample.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
     void on_device_read(core_time t, std::uint64_t op, boost::system::error_code ec, battery_state st) {
         if (!device_answer(op)) return;
         if (ec) {
@@ -272,6 +282,10 @@ public:
         }
         decide(t);
     }
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
     /// @brief A setpoint command completed.
     void on_device_command(core_time t, std::uint64_t op, boost::system::error_code ec) {
@@ -1020,7 +1034,8 @@ private:
             if (!outbox_.empty()) consider(tele_hold_);
             return;
         }
-        std::vector<telemetry_sample> samples;
+        auto& samples = tele_samples_;
+        samples.clear();
         tele_seqs_.clear();
         tele_was_live_ = false;
         if (auto live = outbox_.live(); live && live->seq >= tele_retry_from_seq_) {
@@ -1039,7 +1054,7 @@ private:
         tele_req_ = ++next_req_;
         tele_started_ = t.now;
         auto const deadline = stopping_ ? stop_deadline_ : t.now + cfg_.telemetry_interval;
-        actions_.push_back(send_telemetry{tele_req_, std::move(samples), deadline});
+        actions_.push_back(send_telemetry{tele_req_, std::span<telemetry_sample const>(samples), deadline});
     }
 
     template <class Consider>
@@ -1084,6 +1099,7 @@ private:
     std::uint64_t poll_req_ = 0;
     std::uint64_t tele_req_ = 0;
     std::vector<std::uint64_t> tele_seqs_;
+    std::vector<telemetry_sample> tele_samples_; // the request in flight's body, reused
     bool tele_was_live_ = false;
     bool tele_failed_ = false;
     std::uint64_t tele_retry_from_seq_ = 0;
