@@ -17,7 +17,8 @@ std::string activation_json(std::size_t i) {
            R"(","direction":"up","power":50,"start_time":"2026-11-26T12:00:00Z","status":"pending"})";
 }
 
-cleori::api_result<cleori::activation_poll> poll(client_type& client, boost::asio::io_context& io) {
+template <class Client>
+cleori::api_result<cleori::activation_poll> poll(Client& client, boost::asio::io_context& io) {
     std::optional<cleori::api_result<cleori::activation_poll>> out;
     boost::asio::co_spawn(io, client.get_activations("s3cr3t-asset-token", std::chrono::steady_clock::now() + std::chrono::minutes(1)),
                           [&](std::exception_ptr e, cleori::api_result<cleori::activation_poll> r) {
@@ -81,6 +82,23 @@ BOOST_AUTO_TEST_CASE(a_server_echoing_the_token_does_not_put_it_in_the_error) {
     BOOST_TEST(r.error().message == "token '<redacted>' is unknown; <redacted><redacted>");
     BOOST_TEST(r.error().code == "bad <redacted>");
     BOOST_TEST(r.error().describe().find("s3cr3t") == std::string::npos, r.error().describe());
+}
+
+BOOST_AUTO_TEST_CASE(a_retry_after_beyond_the_deadline_is_returned_to_the_caller) {
+    // The agent holds the endpoint across calls: it needs the server's wait,
+    // and no attempt may be spent inside this call.
+    boost::asio::io_context io;
+    cleori::test::memory_transport t{io.get_executor(), [&](cleori::http_request const&) {
+        return std::pair{boost::system::error_code{}, cleori::http_response{429, {}, "120"}};
+    }};
+    cleori::basic_api_client<cleori::test::memory_transport> client{t}; // the default retry strategy
+    auto r = poll(client, io);
+    BOOST_TEST_REQUIRE(!r.has_value());
+    BOOST_TEST(r.error().status == 429u);
+    BOOST_TEST_REQUIRE(r.error().retry_after.has_value());
+    BOOST_TEST(r.error().retry_after->count() == 120000);
+    BOOST_TEST(r.error().attempts == 1u);
+    BOOST_TEST(t.requests.size() == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
