@@ -126,15 +126,16 @@ public:
     }
 
     void close() {
-        buffer_.clear(); // bytes of a broken exchange must not prefix the next response
-        if (tls_) {
-            boost::beast::get_lowest_layer(*tls_).close();
-            tls_.reset();
+        if (!in_exchange_) {
+            drop_connection();
+            return;
         }
-        if (plain_) {
-            plain_->close();
-            plain_.reset();
-        }
+        // An operation is pending on the stream and uses it (and the buffer)
+        // until it completes: closing the socket makes it complete with
+        // operation_aborted, and the exchange drops the connection then.
+        closing_ = true;
+        resolver_.cancel();
+        if (connected()) tcp().close();
     }
 
 private:
@@ -163,7 +164,9 @@ private:
                 std::move(j.handler)(boost::asio::error::operation_aborted, http_response{});
                 continue;
             }
+            in_exchange_ = true;
             auto [ec, resp] = co_await exchange_with_reconnect(j.req, j.deadline);
+            in_exchange_ = false;
             if (stopped_ && !ec) ec = boost::asio::error::operation_aborted;
             std::move(j.handler)(ec, std::move(resp));
         }
@@ -177,16 +180,31 @@ private:
         bool const reused = connected();
         auto r = co_await exchange(req, deadline);
         // A keep-alive connection the server closed while idle fails on first
-        // use; that is no failure of the request, so open a new one once.
+        // use; that is no failure of the request, so open a new one once. An
+        // exchange aborted by close() stays aborted.
         if (r.first && reused && !stopped_ && !r.second.status && r.first != error::timeout &&
-            r.first != error::response_too_large) {
-            close();
+            r.first != error::response_too_large && r.first != boost::asio::error::operation_aborted) {
+            drop_connection();
             r = co_await exchange(req, deadline);
         }
         co_return r;
     }
 
     bool connected() const noexcept { return tls_.has_value() || plain_.has_value(); }
+
+    // Only when no operation is pending on the connection.
+    void drop_connection() {
+        closing_ = false;
+        buffer_.clear(); // bytes of a broken exchange must not prefix the next response
+        if (tls_) {
+            boost::beast::get_lowest_layer(*tls_).close();
+            tls_.reset();
+        }
+        if (plain_) {
+            plain_->close();
+            plain_.reset();
+        }
+    }
 
     boost::beast::tcp_stream& tcp() { return tls_ ? boost::beast::get_lowest_layer(*tls_) : *plain_; }
 
@@ -209,24 +227,31 @@ private:
         using boost::asio::as_tuple;
         using boost::asio::use_awaitable;
         auto fail = [this](boost::system::error_code ec) {
-            close();
+            drop_connection();
             return std::pair{map_http_error(ec), http_response{}};
+        };
+        // After each operation: close() voids its result, even a success that
+        // was already queued when the socket was closed.
+        auto failed = [this](boost::system::error_code& ec) {
+            if (closing_) ec = boost::asio::error::operation_aborted;
+            return static_cast<bool>(ec);
         };
         if (std::chrono::steady_clock::now() >= deadline) co_return std::pair{make_error_code(error::timeout), http_response{}};
 
         if (!connected()) {
-            boost::asio::ip::tcp::resolver resolver(ex_);
-            auto [rec, endpoints] = co_await resolver.async_resolve(url_.host, url_.port, as_tuple(use_awaitable));
-            if (rec) co_return fail(rec);
-            boost::beast::tcp_stream stream(ex_);
-            stream.expires_at(deadline);
-            auto [cec, ep] = co_await stream.async_connect(endpoints, as_tuple(use_awaitable));
-            if (cec) co_return fail(cec);
+            auto [rec, endpoints] = co_await resolver_.async_resolve(url_.host, url_.port, as_tuple(use_awaitable));
+            if (failed(rec)) co_return fail(rec);
+            // The stream is a member from the start, so that close() reaches
+            // the connect too.
+            if (url_.tls) tls_.emplace(ex_, ssl_ctx_);
+            else plain_.emplace(ex_);
+            tcp().expires_at(deadline);
+            auto [cec, ep] = co_await tcp().async_connect(endpoints, as_tuple(use_awaitable));
+            if (failed(cec)) co_return fail(cec);
             ++connections_opened_;
             boost::system::error_code ignored;
-            stream.socket().set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+            tcp().socket().set_option(boost::asio::ip::tcp::no_delay(true), ignored);
             if (url_.tls) {
-                tls_.emplace(std::move(stream), ssl_ctx_);
                 // SNI, unless the host is an IP literal (RFC 6066 forbids those)
                 boost::system::error_code addr_ec;
                 boost::asio::ip::make_address(url_.host, addr_ec);
@@ -242,9 +267,7 @@ private:
                 boost::beast::get_lowest_layer(*tls_).expires_at(deadline);
                 auto [hec] = co_await tls_->async_handshake(boost::asio::ssl::stream_base::client,
                                                             as_tuple(use_awaitable));
-                if (hec) co_return fail(tls_error(hec, SSL_get_verify_result(tls_->native_handle())));
-            } else {
-                plain_.emplace(std::move(stream));
+                if (failed(hec)) co_return fail(tls_error(hec, SSL_get_verify_result(tls_->native_handle())));
             }
         }
 
@@ -265,20 +288,20 @@ private:
         tcp().expires_at(deadline);
         if (tls_) {
             auto [wec, wn] = co_await http::async_write(*tls_, msg, as_tuple(use_awaitable));
-            if (wec) co_return fail(wec);
+            if (failed(wec)) co_return fail(wec);
             auto [rec, rn] = co_await http::async_read(*tls_, buffer_, parser, as_tuple(use_awaitable));
-            if (rec) co_return fail(rec);
+            if (failed(rec)) co_return fail(rec);
         } else {
             auto [wec, wn] = co_await http::async_write(*plain_, msg, as_tuple(use_awaitable));
-            if (wec) co_return fail(wec);
+            if (failed(wec)) co_return fail(wec);
             auto [rec, rn] = co_await http::async_read(*plain_, buffer_, parser, as_tuple(use_awaitable));
-            if (rec) co_return fail(rec);
+            if (failed(rec)) co_return fail(rec);
         }
         tcp().expires_never();
         response_type res = parser.release();
         bool const keep_alive = res.keep_alive();
         http_response out = to_http_response(std::move(res));
-        if (!keep_alive) close();
+        if (!keep_alive) drop_connection();
         co_return std::pair{boost::system::error_code{}, std::move(out)};
     }
 
@@ -287,11 +310,14 @@ private:
     boost::asio::ssl::context ssl_ctx_;
     base_url url_;
     boost::system::error_code config_error_;
+    boost::asio::ip::tcp::resolver resolver_{ex_};
     std::optional<boost::beast::tcp_stream> plain_;
     std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls_;
     boost::beast::flat_buffer buffer_;
     std::deque<job> queue_;
     bool running_ = false;
+    bool in_exchange_ = false; // the run coroutine waits in an exchange, on the connection or the resolver
+    bool closing_ = false;     // close() came during the exchange: it fails and drops the connection
     bool stopped_ = false;
     std::size_t connections_opened_ = 0;
 };
@@ -335,6 +361,7 @@ public:
     }
 
     /// @brief Closes the current connection (the next request opens a new one).
+    /// An exchange in progress fails with `asio::error::operation_aborted`.
     void close() { impl_->close(); }
 
 private:
