@@ -35,7 +35,8 @@ struct sent_confirmation {
 };
 
 struct rig {
-    explicit rig(cleori::agent_config c = {.token = "t"}) : cfg(std::move(c)), core(ratings, cfg) {
+    explicit rig(cleori::agent_config c = {.token = "t"}, cleori::core_profile p = {})
+        : cfg(std::move(c)), core(ratings, cfg, p) {
         core.log = [this](cleori::log_level l, std::string_view line) { log.emplace_back(l, std::string(line)); };
     }
 
@@ -467,6 +468,51 @@ BOOST_AUTO_TEST_CASE(stop_commands_baseline_even_after_a_hung_operation) {
     BOOST_TEST(r.plant_power == 0.0);
     BOOST_TEST(r.core.stopped());
     BOOST_TEST((r.get("s").ended == cleori::end_reason::shutdown));
+}
+
+BOOST_AUTO_TEST_CASE(a_poll_answered_after_stop_starts_nothing) {
+    rig r;
+    r.start();
+    r.run_for(4.9);
+    r.core.on_wake(r.t()); // nothing due; the next poll goes at 5 s
+    r.now += 100ms;
+    r.wall += 100ms;
+    r.core.on_wake(r.t());
+    std::optional<cleori::poll_activations> in_flight;
+    while (auto a = r.core.next_action())
+        if (auto* p = std::get_if<cleori::poll_activations>(&*a)) in_flight = *p;
+        else std::visit([&](auto& x) { r.perform(x); }, *a);
+    BOOST_TEST_REQUIRE(in_flight.has_value());
+    r.core.stop(r.t());
+    r.serve();
+    cleori::activation_poll poll;
+    poll.activations.push_back(r.make("late", up, 80, -10, 600)); // running already
+    r.core.on_poll(r.t(), in_flight->request, poll);
+    r.serve();
+    r.run_for(10);
+    BOOST_TEST(r.core.stopped());
+    BOOST_TEST(r.plant_power == 0.0);
+    for (auto const& c : r.commands) BOOST_TEST(c.second == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(an_unseen_open_ended_activation_that_starts_later_does_not_spin_the_wake_ups) {
+    rig r{{.token = "t"}, {.open_ended_grace = std::chrono::minutes(1)}};
+    r.served.push_back(r.make("future", up, 40, 3600, std::nullopt)); // starts in an hour
+    r.start();
+    r.run_for(2);
+    r.served.clear(); // no longer served: unseen for longer than the grace, long before it starts
+    std::size_t wakes = 0;
+    auto const before = r.s();
+    while (r.s() < before + 180 && wakes < 10000) {
+        auto w = r.core.wake_at();
+        BOOST_TEST_REQUIRE(w.has_value());
+        BOOST_TEST_REQUIRE((*w > r.now), "the core asks to be woken in the past at " << r.s() << " s");
+        r.step_to(*w);
+        r.core.on_wake(r.t());
+        r.serve();
+        ++wakes;
+    }
+    BOOST_TEST(wakes < 200u); // readings and polls every 5 s, nothing more
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -127,6 +127,9 @@ private:
     std::map<std::string, std::vector<cleori::confirmation>> executing_sent_; // id → distinct executing bodies
     std::map<std::string, mono_time> first_answer_;
     std::map<std::string, mono_time> could_decide_;
+    std::map<std::string, mono_time> first_start_;
+    std::map<std::string, cleori::timestamp> start_served_;
+    std::set<std::string> lost_contact_; // ended locally before an answer: exempt from the bound
     std::set<std::uint64_t> acked_seqs_;
     std::vector<cleori::timestamp> delivered_;
     std::uint64_t delivered_twice_ = 0;
@@ -135,6 +138,11 @@ private:
     std::optional<mono_time> last_read_, last_poll_;
     std::optional<mono_time> poll_hold_until_, tele_hold_until_;
     std::optional<mono_time> nonzero_idle_since_;
+    std::chrono::minutes grace_{15};
+    bool stopping_ = false;
+    mono_time stop_at_{};
+    mono_time last_wake_{};
+    int wakes_at_same_time_ = 0;
 
     double unif(double a, double b) { return std::uniform_real_distribution<double>(a, b)(rng_); }
     bool chance(double p) { return unif(0, 1) < p; }
@@ -211,6 +219,11 @@ private:
                 s.modify_at = s.visible_at + rand_ms(ms{1000}, ms{200000});
                 s.modified = a;
                 s.modified.power = kilowatts{std::round(unif(10, 150))};
+                if (chance(0.3)) { // moved later (or earlier), the length kept
+                    auto const shift = rand_ms(ms{-60000}, ms{600000});
+                    s.modified.start_time += shift;
+                    if (s.modified.end_time) *s.modified.end_time += shift;
+                }
                 if (a.end_time && chance(0.5)) s.modified.end_time = *a.end_time + rand_ms(ms{-60000}, ms{120000});
                 if (s.modified.end_time && *s.modified.end_time <= s.modified.start_time)
                     s.modified.end_time = s.modified.start_time + 1s;
@@ -230,7 +243,23 @@ private:
                 pump("clock step");
             });
         }
-        core_.emplace(plant_ratings, cfg_);
+        // Short grace and horizon periods make lost contact, resumption and
+        // rolling horizons happen inside a scenario.
+        cleori::core_profile prof;
+        prof.open_ended_grace = std::chrono::minutes(pick({1, 3, 15}));
+        prof.open_ended_horizon = std::chrono::minutes(pick({2, 15}));
+        grace_ = prof.open_ended_grace;
+        if (chance(0.2)) {
+            auto const at = t0_ + rand_ms(ms{60000}, ms{660000});
+            schedule(at, [this] {
+                note("stop");
+                stopping_ = true;
+                stop_at_ = now_;
+                core_->stop(this->at());
+                pump("stop");
+            });
+        }
+        core_.emplace(plant_ratings, cfg_, prof);
         if (tracing_) core_->log = [this](cleori::log_level, std::string_view line) { note("core: " + std::string(line)); };
         std::ostringstream os;
         os << "seed " << seed_ << ": telemetry " << cfg_.telemetry_interval.count() << " ms, poll "
@@ -275,6 +304,11 @@ private:
             schedule(std::max(*w, now_), [this, at = *w] {
                 if (wake_ != at) return;
                 wake_.reset();
+                // A wake-up that changes nothing and asks for the same instant
+                // again would spin a real executor.
+                wakes_at_same_time_ = now_ == last_wake_ ? wakes_at_same_time_ + 1 : 0;
+                last_wake_ = now_;
+                if (wakes_at_same_time_ > 1000) fail("I9 liveness: the core asks to be woken at the same instant again and again");
                 core_->on_wake(this->at());
                 pump("wake");
             });
@@ -298,8 +332,9 @@ private:
     }
 
     void perform(cleori::read_device const& r) {
-        // A reading waits for at most one operation ahead of it.
-        if (last_read_ && now_ - *last_read_ > cfg_.telemetry_interval + core_->device_timeout() + ms{1}) {
+        // A reading waits for at most two operations: the one in flight, and
+        // the command of an activation waiting to start.
+        if (last_read_ && now_ - *last_read_ > cfg_.telemetry_interval + 2 * core_->device_timeout() + ms{1}) {
             std::ostringstream os;
             os << "I8 cadence: device read " << secs(now_) - secs(*last_read_) << " s after the previous one";
             fail(os.str());
@@ -381,8 +416,12 @@ private:
         schedule(o.at, [this, req = p.request, o, started] {
             if (o.ok) {
                 auto poll = served();
-                for (auto const& a : poll.activations)
-                    if (!could_decide_.count(a.id)) could_decide_[a.id] = now_;
+                // It could be decided when first seen, or when its window last moved.
+                for (auto const& a : poll.activations) {
+                    auto const it = start_served_.find(a.id);
+                    if (it == start_served_.end() || it->second != a.start_time) could_decide_[a.id] = now_;
+                    start_served_[a.id] = a.start_time;
+                }
                 core_->on_poll(at(), req, poll);
             } else {
                 if (o.failure.retry_after)
@@ -450,7 +489,11 @@ private:
         } else if (c.body.status == cleori::confirmation_status::unavailable && (!c.body.reason || c.body.reason->empty())) {
             fail("I6 answer: unavailable without a reason for " + c.activation_id);
         }
-        if (!first_answer_.count(c.activation_id)) first_answer_[c.activation_id] = now_;
+        if (!first_answer_.count(c.activation_id)) {
+            first_answer_[c.activation_id] = now_;
+            // Its window as the core knew it then (a later modification may move it).
+            first_start_[c.activation_id] = t0_ + std::chrono::duration_cast<mono_time::duration>(a->a.start_time - wall0_);
+        }
         auto o = network(c.deadline);
         note("confirm " + c.activation_id + " " + (c.body.status == cleori::confirmation_status::executing ? "executing" : "unavailable: " + c.body.reason.value_or("")) +
              (o.ok ? "" : " fails: " + o.failure.text));
@@ -475,6 +518,10 @@ private:
 
     // After every event.
     void check_state() {
+        for (auto const& a : core_->activations())
+            if (a.phase == cleori::activation_phase::ended && a.ended == cleori::end_reason::lost_contact &&
+                !first_answer_.count(a.a.id))
+                lost_contact_.insert(a.a.id);
         // I7: nothing running, yet a non-zero setpoint: baseline must follow
         // within a command's deadline and a retry, unless the device is failing.
         bool running = false;
@@ -490,6 +537,8 @@ private:
     }
 
     void finish() {
+        if (stopping_ && !core_->stopped() && now_ - stop_at_ > ms{90000})
+            fail("stop never completed");
         // I6: everything that started or was refused got its answer, in bounded time.
         for (auto const& a : core_->activations()) {
             bool const answered = first_answer_.count(a.a.id) != 0;
@@ -502,8 +551,9 @@ private:
             // moment it could be made: one for a SoC reading, one for the device.
             bool const first_decision = a.executing_sent || (a.phase == cleori::activation_phase::refused &&
                                                              (!a.ended || a.ended == cleori::end_reason::device_failed));
-            if (answered && first_decision && could_decide_.count(a.a.id) && wall_skew_ == ms{0}) {
-                auto const start = t0_ + std::chrono::duration_cast<mono_time::duration>(a.a.start_time - wall0_);
+            if (answered && first_decision && could_decide_.count(a.a.id) && wall_skew_ == ms{0} &&
+                !lost_contact_.count(a.a.id)) {
+                auto const start = first_start_[a.a.id];
                 auto const from = std::max(could_decide_[a.a.id], start);
                 if (first_answer_[a.a.id] > from + 2 * core_->apply_timeout() + ms{1})
                     fail("I6 answer: " + a.a.id + " answered " +

@@ -228,7 +228,7 @@ private:
         void pump() {
             if (pumping) return;
             pumping = true;
-            while (auto a = core.next_action()) std::visit([this](auto& x) { perform(std::move(x)); }, *a);
+            while (auto a = core.next_action()) std::visit([this](auto& x) { this->perform(std::move(x)); }, *a);
             pumping = false;
             arm();
         }

@@ -234,10 +234,12 @@ public:
         stopping_ = true;
         stop_deadline_ = t.now + cfg_.telemetry_interval;
         tele_failed_ = false; // one last attempt, whatever failed before
-        tele_retry_from_seq_ = 0;
-        tele_hold_ = {};
+        tele_retry_from_seq_ = 0; // (a Retry-After still holds)
         for (auto& a : tracked_)
             if (is_committed(a.phase)) end(a, end_reason::shutdown, t, {});
+        awaiting_.clear(); // nothing new starts while stopping
+        awaiting_deadline_.reset();
+        read_due_ = soc_read_wanted_ = false;
         control_ready_ = true;
         command_retry_at_ = t.now;
         decide(t);
@@ -336,7 +338,7 @@ public:
         poll_req_ = 0;
         ++counters_.polls;
         control_ready_ = true;
-        merge(poll, t);
+        if (!stopping_) merge(poll, t); // stopping: nothing new may start
         decide(t);
     }
     void on_poll_failed(core_time t, std::uint64_t request, call_failure const& f) {
@@ -370,11 +372,12 @@ public:
             }
         } else {
             tele_failed_ = false;
-            outbox_.acknowledge(tele_seqs_);
+            // A sample evicted while its request was in flight is counted once, as evicted.
+            auto const removed = outbox_.acknowledge(tele_seqs_);
             if (journal) record(samples_released{tele_seqs_});
             ++counters_.telemetry_requests;
-            counters_.samples_sent += tele_seqs_.size();
-            if (hooks.on_telemetry_sent) hooks.on_telemetry_sent(tele_seqs_.size());
+            counters_.samples_sent += removed;
+            if (hooks.on_telemetry_sent) hooks.on_telemetry_sent(removed);
         }
         tele_seqs_.clear();
         decide(t);
@@ -558,12 +561,14 @@ private:
 
     // --- energy and power ---
 
-    std::vector<energy_commitment> commitments(core_time t, std::string_view except) const {
+    // For energy an open-ended activation runs over the rolling horizon; for
+    // power it runs until it ends, however far that is.
+    std::vector<energy_commitment> commitments(core_time t, std::string_view except, bool for_power = false) const {
         std::vector<energy_commitment> out;
         for (auto const& a : tracked_) {
             if (!is_committed(a.phase) || a.a.id == except) continue;
             auto const from = std::max(a.a.start_time, t.wall);
-            auto const to = window_end(a.a, t);
+            auto const to = for_power && !a.a.end_time ? timestamp::max() : window_end(a.a, t);
             if (to > from) out.push_back({a.setpoint, from, to});
         }
         return out;
@@ -599,7 +604,7 @@ private:
         }
         auto others = commitments(t, a.id);
         kilowatts const want = a.setpoint();
-        v.share = power_share(want, from, to, others, r_);
+        v.share = power_share(want, from, a.end_time ? to : timestamp::max(), commitments(t, a.id, true), r_);
         char buf[320];
         if (v.share == kilowatts{0.0}) {
             bool const up = want < kilowatts{0.0};
@@ -635,7 +640,9 @@ private:
     // A reading or a change of plan: an accepted activation that has not
     // started and no longer fits is withdrawn before it runs.
     void recheck_scheduled(core_time t) {
-        for (auto& a : tracked_) {
+        // Latest accepted first: when something must go, it is the newest promise.
+        for (auto it = tracked_.rbegin(); it != tracked_.rend(); ++it) {
+            auto& a = *it;
             if (a.phase != activation_phase::scheduled) continue;
             auto v = assess(a.a, t);
             if (v.ok && v.share == a.setpoint) continue;
@@ -722,10 +729,13 @@ private:
         for (auto& w : batch) {
             if (w.resume) {
                 auto* a = find(w.a.id);
-                if (!a) continue;
+                if (!a || a->phase != activation_phase::ended || a->ended != end_reason::lost_contact) continue;
                 a->a = w.a;
+                if (withdrawn(w.a) || w.a.has_ended(t.wall)) continue; // over after all: stays ended
                 auto v = assess(a->a, t);
                 if (!v.ok) {
+                    // Not resumable now: said once, and not tried again at every poll.
+                    a->ended = end_reason::infeasible;
                     if (log) say(log_level::warning, "activation " + a->a.id + " served again but not resumed: " + v.reason);
                     owe_unavailable(*a, v.reason, t);
                     continue;
@@ -777,6 +787,8 @@ private:
             end(a, end_reason::infeasible, t, v.reason);
             return;
         }
+        // Moved to a later start: off the device until then.
+        if (is_running(a.phase) && a.a.start_time > t.wall) a.phase = activation_phase::scheduled;
         a.setpoint = v.share;
         if (journal) record(activation_changed{a, std::nullopt});
         if (log) say(log_level::info, "activation " + a.a.id + " modified: now " + kw_text(v.share));
@@ -818,7 +830,8 @@ private:
     void owe(std::string const& id, confirmation c, core_time t) {
         for (auto& o : owed_) {
             if (o.id != id) continue;
-            if (o.in_flight) o.then = std::move(c);
+            // An undelivered `executing` is never replaced: Cleori settles on it.
+            if (o.in_flight || o.c.status == confirmation_status::executing) o.then = std::move(c);
             else o.c = std::move(c), o.failures = 0, o.next_attempt = t.now;
             return;
         }
@@ -831,7 +844,9 @@ private:
         std::erase_if(tracked_, [&](tracked_activation const& a) {
             bool const over = a.phase == activation_phase::ended || a.phase == activation_phase::refused;
             bool const pending = std::any_of(owed_.begin(), owed_.end(), [&](owed const& o) { return o.id == a.a.id; });
-            bool const forget = over && !pending && t.wall - a.last_seen > std::chrono::hours(1) &&
+            // One ended for lost contact may be served again however late: kept.
+            bool const resumable = a.phase == activation_phase::ended && a.ended == end_reason::lost_contact;
+            bool const forget = over && !pending && !resumable && t.wall - a.last_seen > std::chrono::hours(1) &&
                                 (!a.a.end_time || t.wall > *a.a.end_time + std::chrono::hours(1));
             if (forget && journal) record(activation_forgotten{a.a.id});
             return forget;
@@ -880,7 +895,10 @@ private:
                                                      accepted_shares_ != shares);
         // A due reading goes before a second command in a row, so that
         // back-to-back commands never starve telemetry.
-        bool const read_first = read_due_ && last_op_ == op_kind::command;
+        bool const read_first = !stopping_ && read_due_ && last_op_ == op_kind::command &&
+                                std::none_of(tracked_.begin(), tracked_.end(), [](tracked_activation const& a) {
+                                    return a.phase == activation_phase::starting;
+                                });
         if (!dev_) {
             if (want_command && t.now >= command_retry_at_ && !read_first) {
                 last_op_ = op_kind::command;
@@ -938,7 +956,7 @@ private:
                 wake_.reset();
                 return;
             }
-            consider(stop_deadline_);
+            if (!time_up) consider(stop_deadline_); // then only the answers in flight can end it
         }
         wake_ = wake;
     }
@@ -975,7 +993,7 @@ private:
             }
             if (a.phase == activation_phase::scheduled) consider(mono_of(a.a.start_time, t));
             if (a.a.end_time) consider(mono_of(*a.a.end_time, t));
-            else consider(mono_of(a.last_seen + prof_.open_ended_grace, t));
+            else consider(mono_of(std::max(a.last_seen + prof_.open_ended_grace, a.a.start_time), t));
         }
         std::erase_if(apply_by_, [&](auto const& e) {
             auto const* a = find(e.first);

@@ -77,10 +77,12 @@ public:
     }
 
     /// @brief Removes acknowledged samples (those already evicted are ignored).
-    void acknowledge(std::span<std::uint64_t const> seqs) {
-        std::erase_if(q_, [&](entry const& e) { return std::find(seqs.begin(), seqs.end(), e.seq) != seqs.end(); });
+    /// @return how many were removed
+    std::size_t acknowledge(std::span<std::uint64_t const> seqs) {
+        return static_cast<std::size_t>(
+            std::erase_if(q_, [&](entry const& e) { return std::find(seqs.begin(), seqs.end(), e.seq) != seqs.end(); }));
     }
-    void acknowledge(std::uint64_t seq) { acknowledge(std::span(&seq, 1)); }
+    std::size_t acknowledge(std::uint64_t seq) { return acknowledge(std::span(&seq, 1)); }
 
     [[nodiscard]] std::size_t size() const noexcept { return q_.size(); }
     [[nodiscard]] bool empty() const noexcept { return q_.empty(); }
