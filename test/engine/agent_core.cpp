@@ -4,6 +4,8 @@
 // named after a behaviour a review found broken in the coroutine engine.
 #include <cleori/engine/agent_core.hpp>
 
+#include "support/exemplar_battery.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include <map>
@@ -19,14 +21,7 @@ using ms = std::chrono::milliseconds;
 
 cleori::timestamp const t0 = cleori::parse_rfc3339("2026-11-26T12:00:00Z").value();
 
-constexpr cleori::battery_ratings ratings{.capacity = cleori::kilowatt_hours{200.0},
-                                          .max_charge = kilowatts{100.0},
-                                          .max_discharge = kilowatts{100.0},
-                                          .response_time = ms{500},
-                                          .round_trip_efficiency = cleori::percent{90.0},
-                                          .chemistry = cleori::chemistry::lifepo4,
-                                          .min_soc = cleori::percent{10.0},
-                                          .max_soc = cleori::percent{90.0}};
+constexpr cleori::battery_ratings ratings = cleori_test::plant_ratings;
 
 struct sent_confirmation {
     std::string id;
@@ -55,6 +50,18 @@ struct rig {
     bool cleori_down = false;
     std::optional<ms> retry_after; // with cleori_down: answer 429 with this Retry-After
     std::set<std::string> confirm_fails; // ids whose confirmations get 500
+    std::optional<ms> telemetry_latency;  // answer telemetry this long after it is sent
+
+    struct telemetry_sent {
+        double at;
+        std::vector<cleori::timestamp> times;
+    };
+    std::vector<telemetry_sent> telemetry_bodies; // every request's samples, as sent
+    struct pending_answer {
+        cleori::mono_time due;
+        std::uint64_t request;
+    };
+    std::vector<pending_answer> pending_telemetry;
 
     // What the core did.
     std::vector<std::pair<double, double>> commands;   // (s, kW) as issued
@@ -103,6 +110,9 @@ struct rig {
     }
     void perform(cleori::send_telemetry const& x) {
         telemetry_requests.push_back(s());
+        telemetry_bodies.push_back({s(), {}});
+        for (auto const& smp : x.samples) telemetry_bodies.back().times.push_back(smp.time);
+        if (telemetry_latency && !cleori_down) return pending_telemetry.push_back({now + *telemetry_latency, x.request});
         if (cleori_down) {
             auto f = down();
             return core.on_telemetry(t(), x.request, &f);
@@ -124,15 +134,26 @@ struct rig {
         auto const to = start_mono + std::chrono::duration_cast<cleori::mono_time::duration>(std::chrono::duration<double>(to_s));
         for (;;) {
             auto w = core.wake_at();
+            for (auto const& p : pending_telemetry)
+                if (!w || p.due < *w) w = p.due;
             auto const next = w && *w <= to ? std::max(*w, now) : to;
             step_to(next);
             if (next == to && (!w || *w > to)) break;
+            answer_due_telemetry();
             core.on_wake(t());
             serve();
             if (next == to) break;
         }
     }
     void run_for(double d) { run_until(s() + d); }
+    void answer_due_telemetry() {
+        while (!pending_telemetry.empty() && pending_telemetry.front().due <= now) {
+            auto const req = pending_telemetry.front().request;
+            pending_telemetry.erase(pending_telemetry.begin());
+            core.on_telemetry(t(), req, nullptr);
+            serve();
+        }
+    }
     void step_to(cleori::mono_time to) {
         double const h = std::chrono::duration<double, std::ratio<3600>>(to - now).count();
         soc += cleori::detail::soc_delta(ratings, plant_power, h);
@@ -513,6 +534,97 @@ BOOST_AUTO_TEST_CASE(an_unseen_open_ended_activation_that_starts_later_does_not_
         ++wakes;
     }
     BOOST_TEST(wakes < 200u); // readings and polls every 5 s, nothing more
+}
+
+BOOST_AUTO_TEST_CASE(two_readings_answered_at_the_same_instant_make_one_sample) {
+    // A slow reading spans a sample tick, so a second reading is due the
+    // moment it answers; the device answers that one at once.
+    rig r{{.token = "t", .device_margin = std::chrono::seconds(10)}};
+    std::vector<cleori::timestamp> taken;
+    r.core.journal = [&](cleori::store_record const& x) {
+        if (auto const* t = std::get_if<cleori::sample_taken>(&x)) taken.push_back(t->sample.time);
+    };
+    r.reads_hang = true;
+    r.start();
+    r.run_until(6); // the tick at 5 s finds the first reading still out
+    BOOST_TEST_REQUIRE(r.hung_reads.size() == 1u);
+    r.reads_hang = false;
+    r.core.on_device_read(r.t(), r.hung_reads[0].op, {}, {kilowatts{0.0}, cleori::percent{50.0}});
+    r.serve();
+    BOOST_TEST(r.reads.size() == 2u); // the due reading went out and was answered at the same instant
+    BOOST_TEST_REQUIRE(taken.size() == 1u);
+    BOOST_TEST(r.core.counters().samples_taken == 1u);
+    BOOST_TEST(r.core.outbox_size() <= 1u);
+    r.run_for(20);
+    for (std::size_t i = 1; i < taken.size(); ++i) BOOST_TEST((taken[i - 1] < taken[i]), "sample " << i << " repeats or precedes an instant");
+}
+
+BOOST_AUTO_TEST_CASE(stop_during_a_hung_command_still_gets_baseline_with_a_short_telemetry_interval) {
+    // The stop window must outlast the hung command's deadline and the retry
+    // pause, even when one telemetry interval (1 s) is shorter than that.
+    rig r{{.token = "t", .telemetry_interval = std::chrono::seconds(1), .poll_interval = std::chrono::seconds(1)}};
+    r.served.push_back(r.make("a", up, 60, 1, 60));
+    r.start();
+    r.run_for(3);
+    BOOST_TEST_REQUIRE(r.plant_power == -60.0);
+    r.served.front().power = kilowatts{80.0}; // a modification: the next command hangs
+    r.commands_hang = true;
+    r.run_for(1.2);
+    BOOST_TEST_REQUIRE(r.hung_commands.size() == 1u);
+    r.core.stop(r.t());
+    r.serve();
+    r.commands_hang = false;
+    r.run_for(10);
+    BOOST_TEST(r.core.stopped());
+    BOOST_TEST(r.plant_power == 0.0);
+    BOOST_TEST(!r.logged(cleori::log_level::error, "baseline at shutdown failed"));
+    BOOST_TEST(r.core.baseline_window() == std::chrono::milliseconds(2500));
+}
+
+BOOST_AUTO_TEST_CASE(a_new_sample_interrupts_a_back_fill_and_goes_first) {
+    // Batches of 10 that each take Cleori 2 s: the back-fill of a 5-minute
+    // outage spans many sample ticks, so a live sample could wait behind it.
+    rig r{{.token = "t"}, {.max_telemetry_batch = 10}};
+    r.start();
+    r.run_for(30);
+    r.cleori_down = true;
+    r.run_for(300);
+    auto const backlog = r.core.outbox_size();
+    BOOST_TEST_REQUIRE(backlog >= 60u);
+    r.cleori_down = false;
+    r.telemetry_latency = ms{2000};
+    auto const back = r.s();
+    auto const first_request = r.telemetry_bodies.size();
+    r.run_for(120);
+    BOOST_TEST(r.core.outbox_size() <= 1u);
+
+    // When each sample was first sent; and the requests that were back-fill.
+    std::map<cleori::timestamp, double> first_sent;
+    std::size_t backfill_requests = 0;
+    std::optional<cleori::timestamp> last_backfilled;
+    for (std::size_t i = first_request; i < r.telemetry_bodies.size(); ++i) {
+        auto const& b = r.telemetry_bodies[i];
+        for (auto const& tm : b.times) first_sent.emplace(tm, b.at);
+        double const newest = std::chrono::duration<double>(b.times.back() - t0).count();
+        if (b.at - newest < 5.0) continue; // a live sample (alone)
+        ++backfill_requests;
+        BOOST_TEST(b.times.size() <= 10u);
+        for (auto const& tm : b.times) {
+            if (last_backfilled) BOOST_TEST_REQUIRE((tm > *last_backfilled), "back-fill out of time order");
+            last_backfilled = tm;
+        }
+    }
+    BOOST_TEST(backfill_requests >= 6u); // the back-fill did span many ticks
+    // Every sample taken once Cleori was back went out within one request's
+    // latency of being taken: the back-fill never made it wait.
+    std::size_t live = 0;
+    for (auto const& [tm, at] : first_sent) {
+        double const taken = std::chrono::duration<double>(tm - t0).count();
+        if (taken <= back) continue; // taken while Cleori was down
+        ++live;
+        BOOST_TEST(at - taken <= 2.0 + 1e-6, "the sample taken at " << taken << " s was first sent at " << at << " s");
+    }
+    BOOST_TEST(live >= 20u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

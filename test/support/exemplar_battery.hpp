@@ -10,7 +10,6 @@ namespace cleori_test {
 
 using namespace cleori::literals;
 
-
 struct exemplar_battery {
     static constexpr cleori::battery_ratings ratings{
         .capacity = 200.0_kWh,
@@ -30,5 +29,14 @@ struct exemplar_battery {
         handler(boost::system::error_code{});
     }
 };
+
+// The exemplar's ratings with a 10–90 % SoC window: the plant that the
+// agent_core tests simulate.
+inline constexpr cleori::battery_ratings plant_ratings = [] {
+    auto r = exemplar_battery::ratings;
+    r.min_soc = 10.0_pct;
+    r.max_soc = 90.0_pct;
+    return r;
+}();
 
 } // namespace cleori_test

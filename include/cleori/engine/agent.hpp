@@ -29,9 +29,12 @@
 ///
 /// Threading: everything runs on the transport's executor; call member
 /// functions from that executor's thread (post to it from elsewhere).
-/// Lifetime: the device and the transport must outlive the agent; destroying
-/// a running agent stops it (no baseline command can then be guaranteed — call
-/// `stop()` and run the executor until `stopped()` first).
+/// Lifetime: destroying a running agent begins `stop()` (the baseline command
+/// is issued, but nobody is left to see it accepted): call `stop()` and run the
+/// executor until `stopped()` first. Operations already in flight keep the
+/// agent's state alive until they complete on the executor, so the device and
+/// the transport must outlive them too: run the executor until it is out of
+/// work (or destroy the device and transport after it) before they go.
 ///
 /// Every decision is made by `cleori::agent_core` (sans-I/O); this class only
 /// performs its actions with the policies and feeds the results back. Device
@@ -132,7 +135,8 @@ public:
     result<void> start() { return s_->start(); }
 
     /// @brief Stops: commands baseline (0 kW) as soon as the device is free
-    /// (retried for one telemetry interval), ends every activation (reason
+    /// (retried for `core().baseline_window()`: one telemetry interval, or two
+    /// device deadlines and a retry pause if longer), ends every activation (reason
     /// `shutdown`), sends what is left in the outbox for at most one telemetry
     /// interval (the rest is counted in `samples_abandoned`), and lets the
     /// requests in flight finish.

@@ -65,7 +65,7 @@ enum class log_level { debug, info, warning, error };
 
 /// @brief Counters a user can read (from the agent's executor thread).
 struct agent_counters {
-    std::uint64_t samples_taken = 0;         ///< device readings turned into samples
+    std::uint64_t samples_taken = 0;         ///< device readings turned into samples (one per instant)
     std::uint64_t sample_read_failures = 0;  ///< readings that failed, timed out or had no usable value
     std::uint64_t samples_sent = 0;          ///< samples acknowledged by Cleori
     std::uint64_t samples_evicted = 0;       ///< oldest samples dropped because the outbox was full
@@ -189,11 +189,23 @@ public:
     /// accept its setpoint before it is confirmed `unavailable`: two device
     /// deadlines (one operation may be ahead of the command).
     [[nodiscard]] std::chrono::milliseconds apply_timeout() const noexcept { return 2 * device_timeout(); }
+    /// @brief How long after `stop` baseline is tried: one telemetry interval,
+    /// but at least long enough for the operation in flight to time out, the
+    /// retry pause to pass and one baseline command to answer.
+    [[nodiscard]] std::chrono::milliseconds baseline_window() const noexcept {
+        return std::max(cfg_.telemetry_interval, 2 * device_timeout() + command_retry_pause());
+    }
+    /// @brief The pause before a failed setpoint is commanded again.
+    [[nodiscard]] std::chrono::milliseconds command_retry_pause() const noexcept {
+        return std::min(std::chrono::milliseconds(500), device_timeout());
+    }
 
     /// @brief Puts back what a store kept. Call before `start`.
     void restore(store_image image, core_time t) {
-        for (auto const& e : image.samples)
+        for (auto const& e : image.samples) {
             if (auto gone = outbox_.restore(e.seq, e.sample)) evicted(*gone);
+            last_sample_time_ = e.sample.time;
+        }
         outbox_.skip_to(image.next_seq + 1);
         counters_.samples_restored = outbox_.size();
         tracked_ = std::move(image.activations);
@@ -233,6 +245,7 @@ public:
         if (stopping_) return;
         stopping_ = true;
         stop_deadline_ = t.now + cfg_.telemetry_interval;
+        baseline_deadline_ = t.now + baseline_window();
         tele_failed_ = false; // one last attempt, whatever failed before
         tele_retry_from_seq_ = 0; // (a Retry-After still holds)
         for (auto& a : tracked_)
@@ -257,23 +270,29 @@ public:
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
     void on_device_read(core_time t, std::uint64_t op, boost::system::error_code ec, battery_state st) {
-        if (!device_answer(op)) return;
+        if (!read_answered(op)) return;
         if (ec) {
             ++counters_.sample_read_failures;
             error("device reading failed: " + ec.message());
             soc_read_failed(t);
         } else if (auto smp = make_sample(t.wall, st)) {
-            ++counters_.samples_taken;
             if (smp->soc) {
                 soc_ = soc_reading{*smp->soc, t.now};
                 soc_est_ = *smp->soc;
                 soc_est_at_ = t.now;
             }
-            auto const gone = outbox_.push(*smp);
-            if (journal) record(sample_taken{outbox_.live()->seq, *smp});
-            if (gone) {
-                evicted(*gone);
-                if (hooks.on_telemetry_dropped) hooks.on_telemetry_dropped(1);
+            // Cleori keys samples by time: a second reading at the same
+            // instant (a SoC read and a sample tick answered together) feeds
+            // the SoC but is not a second sample.
+            if (last_sample_time_ != smp->time) {
+                last_sample_time_ = smp->time;
+                ++counters_.samples_taken;
+                auto const gone = outbox_.push(*smp);
+                if (journal) record(sample_taken{outbox_.live()->seq, *smp});
+                if (gone) {
+                    evicted(*gone);
+                    if (hooks.on_telemetry_dropped) hooks.on_telemetry_dropped(1);
+                }
             }
             if (smp->soc) soc_known(t);
             else soc_read_failed(t);
@@ -529,7 +548,9 @@ private:
 
     // --- the device: one operation at a time, each with a deadline ---
 
-    bool device_answer(std::uint64_t op) {
+    // A reading answered: false (and counted) when it is not the one in flight,
+    // i.e. it came after its deadline.
+    bool read_answered(std::uint64_t op) {
         if (!dev_ || dev_->op != op || dev_->kind != op_kind::read) {
             ++counters_.device_late_answers;
             return false;
@@ -541,7 +562,7 @@ private:
         ++counters_.setpoint_failures;
         device_known_ = false; // it may have applied it anyway
         error("setpoint " + kw_text(op.setpoint) + " " + why);
-        command_retry_at_ = t.now + std::min<mono_time::duration>(std::chrono::milliseconds(500), device_timeout());
+        command_retry_at_ = t.now + command_retry_pause();
     }
 
     // --- state of charge ---
@@ -855,6 +876,15 @@ private:
 
     // --- the decision: everything that depends on time, then the actions ---
 
+    // One reading serves both the sample tick and a wanted SoC.
+    void start_read(core_time t) {
+        last_op_ = op_kind::read;
+        read_due_ = false;
+        soc_read_wanted_ = false;
+        dev_ = device_op{++next_op_, op_kind::read, {}, t.now + device_timeout(), {}};
+        actions_.push_back(read_device{dev_->op, dev_->deadline});
+    }
+
     void decide(core_time t) {
         if (!started_ || stopped_) return;
         integrate_soc(t.now);
@@ -899,20 +929,17 @@ private:
                                 std::none_of(tracked_.begin(), tracked_.end(), [](tracked_activation const& a) {
                                     return a.phase == activation_phase::starting;
                                 });
+        bool const may_command = !stopping_ || t.now < baseline_deadline_;
         if (!dev_) {
-            if (want_command && t.now >= command_retry_at_ && !read_first) {
+            if (want_command && may_command && t.now >= command_retry_at_ && !read_first) {
                 last_op_ = op_kind::command;
                 dev_ = device_op{++next_op_, op_kind::command, desired, t.now + device_timeout(), shares};
                 actions_.push_back(command_device{dev_->op, desired, dev_->deadline, std::move(shares)});
             } else if (!stopping_ && (read_due_ || soc_read_wanted_)) {
-                last_op_ = op_kind::read;
-                read_due_ = false;
-                soc_read_wanted_ = false;
-                dev_ = device_op{++next_op_, op_kind::read, {}, t.now + device_timeout(), {}};
-                actions_.push_back(read_device{dev_->op, dev_->deadline});
+                start_read(t);
             }
         }
-        if (want_command && !dev_) consider(command_retry_at_);
+        if (want_command && may_command && !dev_) consider(command_retry_at_);
         if (dev_) consider(dev_->deadline);
 
         if (!stopping_) {
@@ -921,11 +948,7 @@ private:
                 read_due_ = true;
                 while (next_sample_ <= t.now) next_sample_ += cfg_.telemetry_interval;
                 if (!dev_) {
-                    last_op_ = op_kind::read;
-                    read_due_ = false;
-                    soc_read_wanted_ = false;
-                    dev_ = device_op{++next_op_, op_kind::read, {}, t.now + device_timeout(), {}};
-                    actions_.push_back(read_device{dev_->op, dev_->deadline});
+                    start_read(t);
                     consider(dev_->deadline);
                 }
             }
@@ -947,9 +970,10 @@ private:
         if (stopping_) {
             bool const baseline_done = accepted_ && *accepted_ == kilowatts{0.0} && device_known_ && !dev_;
             bool const time_up = t.now >= stop_deadline_;
+            bool const device_time_up = t.now >= baseline_deadline_;
             bool const nothing_in_flight = !tele_req_ && !poll_req_ &&
                                            std::none_of(owed_.begin(), owed_.end(), [](owed const& o) { return o.in_flight != 0; });
-            if ((baseline_done || (time_up && !dev_)) && nothing_in_flight && (outbox_.empty() || time_up)) {
+            if ((baseline_done || (device_time_up && !dev_)) && nothing_in_flight && (outbox_.empty() || time_up)) {
                 if (!baseline_done) error("baseline at shutdown failed: the device did not accept 0 kW", log_level::error);
                 counters_.samples_abandoned = outbox_.size();
                 stopped_ = true;
@@ -957,6 +981,7 @@ private:
                 return;
             }
             if (!time_up) consider(stop_deadline_); // then only the answers in flight can end it
+            if (!baseline_done && !device_time_up) consider(baseline_deadline_);
         }
         wake_ = wake;
     }
@@ -1112,6 +1137,7 @@ private:
     std::optional<soc_reading> soc_;
     percent soc_est_{};
     mono_time soc_est_at_{};
+    std::optional<timestamp> last_sample_time_; // the newest sample's, so that no two share an instant
 
     mono_time next_sample_{}, next_poll_{}, poll_started_{};
     std::uint64_t poll_req_ = 0;
@@ -1125,7 +1151,8 @@ private:
 
     std::uint64_t next_op_ = 0, next_req_ = 0;
     bool started_ = false, stopping_ = false, stopped_ = false, control_ready_ = false;
-    mono_time stop_deadline_{};
+    mono_time stop_deadline_{};     // telemetry after stop
+    mono_time baseline_deadline_{}; // baseline commands after stop
 };
 
 } // namespace cleori
