@@ -1,7 +1,7 @@
 // An agent given std::chrono::steady_clock as its Clock policy gets one error naming the concept.
 // expect: cleori::agent: 'Clock' does not model Clock
 // expect: See doc/concepts/Clock.md
-// expect-gcc-errors: 1
+// expect-errors: 1
 #include <cleori/engine/agent.hpp>
 
 #include <cleori/device/simulated_battery.hpp>

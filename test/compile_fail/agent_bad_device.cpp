@@ -1,7 +1,7 @@
 // An agent given a device without async_apply_setpoint gets one error naming the concept.
 // expect: cleori::agent: 'Device' does not model BatteryDevice
 // expect: See doc/concepts/BatteryDevice.md
-// expect-gcc-errors: 1
+// expect-errors: 1
 #include <cleori/engine/agent.hpp>
 
 #include "support/memory_transport.hpp"

@@ -1,7 +1,7 @@
 // An agent given a store whose append cannot report an error gets one error naming the concept.
 // expect: cleori::agent: 'StoreT' does not model Store
 // expect: See doc/concepts/Store.md
-// expect-gcc-errors: 1
+// expect-errors: 1
 #include <cleori/engine/agent.hpp>
 
 #include <cleori/device/simulated_battery.hpp>

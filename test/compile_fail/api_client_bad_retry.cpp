@@ -1,7 +1,7 @@
 // A retry strategy whose next_delay returns a bare duration gets one error.
 // expect: cleori::api_client: 'Retry' does not model RetryStrategy
 // expect: See doc/concepts/RetryStrategy.md
-// expect-gcc-errors: 1
+// expect-errors: 1
 #include <cleori/client/api_client.hpp>
 
 #include "support/memory_transport.hpp"

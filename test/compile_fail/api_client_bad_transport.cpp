@@ -1,7 +1,7 @@
 // A transport without async_request gets one error naming the concept.
 // expect: cleori::api_client: 'Transport' does not model Transport
 // expect: See doc/concepts/Transport.md
-// expect-gcc-errors: 1
+// expect-errors: 1
 #include <cleori/client/api_client.hpp>
 
 #include <boost/asio/io_context.hpp>

@@ -1,6 +1,6 @@
 // A type that is not a complete BatteryDevice gets one error naming the missing part.
 // expect: 'Device' does not model BatteryDevice: it declares no ratings
-// expect-gcc-errors: 1
+// expect-errors: 1
 #include <cleori/device/battery_device.hpp>
 
 using namespace cleori::literals;

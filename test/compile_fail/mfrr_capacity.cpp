@@ -1,7 +1,7 @@
 // A battery that misses one mFRR requirement gets one error naming it, its value and the limit.
 // expect: battery capacity is below the mFRR minimum of 100 kWh
 // expect: device_capacity_Wh<80500>::must_be_at_least<100000>
-// expect-gcc-errors: 1
+// expect-errors: 1
 #include <cleori/device/battery_device.hpp>
 
 #include "support/exemplar_battery.hpp"

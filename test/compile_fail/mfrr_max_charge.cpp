@@ -1,7 +1,7 @@
 // A battery that misses one mFRR requirement gets one error naming it, its value and the limit.
 // expect: battery max charge power is below the mFRR minimum of 50 kW
 // expect: device_max_charge_W<45000>::must_be_at_least<50000>
-// expect-gcc-errors: 1
+// expect-errors: 1
 #include <cleori/device/battery_device.hpp>
 
 #include "support/exemplar_battery.hpp"

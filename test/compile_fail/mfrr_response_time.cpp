@@ -1,7 +1,7 @@
 // A battery that misses one mFRR requirement gets one error naming it, its value and the limit.
 // expect: battery response time is not below the mFRR limit of 2 s
 // expect: device_response_time_ms<2500>::must_be_below<2000>
-// expect-gcc-errors: 1
+// expect-errors: 1
 #include <cleori/device/battery_device.hpp>
 
 #include "support/exemplar_battery.hpp"

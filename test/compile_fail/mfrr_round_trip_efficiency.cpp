@@ -1,7 +1,7 @@
 // A battery that misses one mFRR requirement gets one error naming it, its value and the limit.
 // expect: battery round-trip efficiency must exceed the mFRR minimum of 85 %
 // expect: device_round_trip_efficiency_hundredths_pct<8250>::must_exceed_and_be_at_most_10000<8500>
-// expect-gcc-errors: 1
+// expect-errors: 1
 #include <cleori/device/battery_device.hpp>
 
 #include "support/exemplar_battery.hpp"

@@ -1,7 +1,7 @@
 // A battery that misses one mFRR requirement gets one error naming it, its value and the limit.
 // expect: battery SoC window is inconsistent
 // expect: device_soc_window_hundredths_pct<6000, 4000>::must_satisfy_0_le_min_lt_max_le_10000
-// expect-gcc-errors: 1
+// expect-errors: 1
 #include <cleori/device/battery_device.hpp>
 
 #include "support/exemplar_battery.hpp"

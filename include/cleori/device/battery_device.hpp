@@ -193,7 +193,7 @@ constexpr long long scaled(double v, double factor) noexcept {
 }
 
 template <class D>
-constexpr bool diagnose_minimum() noexcept {
+constexpr auto diagnose_minimum() noexcept {
     constexpr battery_ratings r = D::ratings;
     if constexpr (!detail::capacity_ok(r))
         static_cast<void>(sizeof(typename device_capacity_Wh<scaled(r.capacity.in_kwh(), 1000)>::template must_be_at_least<
@@ -224,7 +224,7 @@ inline constexpr bool dependent_false_type = false;
 
 // One readable error for the first missing part of the device's shape.
 template <class D>
-constexpr bool diagnose_shape() noexcept {
+constexpr auto diagnose_shape() noexcept {
     if constexpr (!detail::HasRatings<D>)
         static_assert(dependent_false_type<D>,
                       "cleori::device: 'Device' does not model BatteryDevice: it declares no ratings "
@@ -240,11 +240,15 @@ constexpr bool diagnose_shape() noexcept {
                       "cleori::device: 'Device' does not model BatteryDevice: it has no "
                       "async_apply_setpoint(cleori::kilowatts, handler) taking a handler(error_code). "
                       "See doc/concepts/BatteryDevice.md");
-    return BatteryDevice<D>;
+    return true;
 }
 
+// The diagnostics run when the return type is deduced (`decltype` below),
+// never in a constant evaluation: so each failed requirement is one error,
+// and the failed instantiation does not cascade into "not a constant
+// expression" errors (clang reports those for an evaluated call).
 template <class D>
-constexpr bool diagnose() noexcept {
+constexpr auto diagnose() noexcept {
     if constexpr (!BatteryDevice<D>)
         static_cast<void>(diagnose_shape<D>());
     else if constexpr (!detail::HasStaticRatings<D>)
@@ -268,6 +272,6 @@ constexpr bool diagnose() noexcept {
 /// static_assert(cleori::assert_mfrr_minimum<my_battery>);
 /// @endcode
 template <class D>
-inline constexpr bool assert_mfrr_minimum = mfrr_minimum_check::diagnose<D>();
+inline constexpr bool assert_mfrr_minimum = std::is_same_v<decltype(mfrr_minimum_check::diagnose<D>()), bool>;
 
 } // namespace cleori
