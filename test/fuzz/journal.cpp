@@ -69,8 +69,8 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
         if (second.confirmations[i].id != first.confirmations[i].id ||
             !cleori::fuzz::same(first.confirmations[i].c, second.confirmations[i].c))
             std::abort();
-    if (
-        second.activations.size() != first.activations.size() || second.next_seq != first.next_seq)
-        std::abort();
+    if (second.activations.size() != first.activations.size() || second.next_seq != first.next_seq) std::abort();
+    for (std::size_t i = 0; i < first.activations.size(); ++i)
+        if (!cleori::fuzz::same(first.activations[i], second.activations[i])) std::abort();
     return 0;
 }

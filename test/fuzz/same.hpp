@@ -5,6 +5,7 @@
 // field, and every number beyond that ulp, must be identical.
 #include <cleori/api/activation.hpp>
 #include <cleori/api/telemetry_sample.hpp>
+#include <cleori/engine/lifecycle.hpp>
 
 #include <cmath>
 
@@ -31,6 +32,14 @@ inline confirmation aligned(confirmation const& a, confirmation b) {
 template <class T>
 bool same(T const& a, T const& b) {
     return a == aligned(a, b);
+}
+
+// Every field of a restored activation: its request, phase, share, contact,
+// end and what Cleori was told.
+inline bool same(tracked_activation const& a, tracked_activation const& b) {
+    return same(a.a, b.a) && a.phase == b.phase && within_an_ulp(a.setpoint.in_kw(), b.setpoint.in_kw()) &&
+           a.last_seen == b.last_seen && a.ended == b.ended && a.confirmed == b.confirmed &&
+           a.executing_sent == b.executing_sent;
 }
 
 } // namespace cleori::fuzz

@@ -84,14 +84,24 @@ BOOST_AUTO_TEST_CASE(invalid_telemetry_is_a_422_naming_the_field) {
 }
 
 BOOST_AUTO_TEST_CASE(retries_503_and_429_honouring_retry_after) {
-    sim.inject({.kind = cleori::sim::fault_kind::status, .status = 503, .retry_after = "0", .count = 2});
-    sim.inject({.kind = cleori::sim::fault_kind::status, .status = 429, .retry_after = "0", .count = 1});
+    // The backoff is 10 ms: only Retry-After can make a retry wait a second.
+    sim.inject({.kind = cleori::sim::fault_kind::status, .status = 503, .retry_after = "1", .count = 1});
+    sim.inject({.kind = cleori::sim::fault_kind::status, .status = 429, .retry_after = "1", .count = 1});
+    sim.inject({.kind = cleori::sim::fault_kind::status, .status = 503, .retry_after = "0", .count = 1});
     std::optional<cleori::api_result<cleori::activation_poll>> r;
     asio::co_spawn(io, [&]() -> asio::awaitable<void> { r.emplace(co_await client.get_activations(token, deadline())); },
                    asio::detached);
     drive([&] { return r.has_value(); });
     BOOST_TEST_REQUIRE((r && r->has_value()));
     BOOST_TEST(sim.api_requests() == 4u);
+    auto const faults = sim.injected_faults();
+    BOOST_TEST_REQUIRE(faults.size() == 3u);
+    for (std::size_t i = 0; i < 2; ++i) {
+        BOOST_TEST_REQUIRE(faults[i].retried_after.has_value());
+        BOOST_TEST(faults[i].retried_after->count() >= 1000, "retry " << i << " after " << faults[i].retried_after->count() << " ms");
+    }
+    BOOST_TEST_REQUIRE(faults[2].retried_after.has_value());
+    BOOST_TEST(faults[2].retried_after->count() < 1000); // "0": at once (after the backoff)
 }
 
 BOOST_AUTO_TEST_CASE(no_retry_past_the_deadline) {

@@ -4,8 +4,9 @@
 // and go. Then, from what each side wrote down:
 // - 0 samples lost: every sample the journal kept reached the simulator;
 // - 0 confirmations lost: every confirmation the journal owed reached it;
-// - 0 activations applied twice: each began executing once, and the battery
-//   never received an activation's power outside its window;
+// - 0 activations applied twice: the battery's own log shows each window's
+//   setpoint entered once (and the journal shows each began executing once),
+//   and the battery never received an activation's power outside its window;
 // - the battery never ran past an activation's end for longer than the agent
 //   was dead plus its restart time;
 // - the token appears in no output of any process.
@@ -198,6 +199,23 @@ BOOST_AUTO_TEST_CASE(sigkill_at_random_moments_loses_nothing_and_applies_nothing
         }
     }
     BOOST_TEST(stray == 0u);
+    // Applied twice, as the battery saw it: within one window, its power
+    // went to the activation's setpoint, left it and came back.
+    std::size_t applied_twice_on_device = 0;
+    for (auto const& p : plan) {
+        std::size_t entries = 0;
+        double before = 0;
+        for (auto const& [t, kw] : commands) {
+            bool const at_setpoint = std::fabs(kw - p.kw) < 1e-3;
+            if (t >= p.start_us - 50'000 && t < p.end_us && at_setpoint && std::fabs(before - p.kw) >= 1e-3) ++entries;
+            before = kw;
+        }
+        if (entries > 1) {
+            ++applied_twice_on_device;
+            BOOST_TEST_MESSAGE(p.id << " was applied " << entries << " times by the battery");
+        }
+    }
+    BOOST_TEST(applied_twice_on_device == 0u);
     auto dead_during = [&](std::int64_t from, std::int64_t to) {
         std::int64_t d = 0;
         for (auto const& [k, r] : dead) d += std::max<std::int64_t>(0, std::min(to, r) - std::max(from, k));
@@ -246,6 +264,7 @@ BOOST_AUTO_TEST_CASE(sigkill_at_random_moments_loses_nothing_and_applies_nothing
                        << " samples_lost=" << lost_samples << " samples_resent_after_crash=" << duplicates
                        << " confirmations_owed=" << owed.size() << " confirmations_received=" << sent_confirmations
                        << " confirmations_lost=" << lost_confirmations << " applied_twice=" << applied_twice
+                       << " applied_twice_on_device=" << applied_twice_on_device
                        << " stray_setpoints=" << stray << " ends_while_dead=" << ends_while_dead
                        << " worst_overrun_ms=" << static_cast<double>(worst_overrun) / 1000.0
                        << " worst_overrun_beyond_dead_ms=" << static_cast<double>(worst_beyond_dead) / 1000.0

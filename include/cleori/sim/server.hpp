@@ -77,6 +77,31 @@ struct fault {
     unsigned count = 1;
 };
 
+/// @brief A fault as it was applied to one request, and how the client came back.
+struct injected_fault {
+    fault_kind kind = fault_kind::status;
+    unsigned status = 0;                             ///< for `status`
+    std::string method{}, path{};                    ///< the request it spoiled
+    std::string retry_after{};                       ///< the header sent, if any
+    std::chrono::steady_clock::time_point at{};      ///< when the request arrived
+    /// Time until the same client sent the same request again (same method,
+    /// path and credentials); empty while it has not.
+    std::optional<std::chrono::milliseconds> retried_after{};
+};
+
+/// @brief The name of a fault kind, as scenario files and reports spell it.
+constexpr std::string_view name_of(fault_kind k) noexcept {
+    switch (k) {
+    case fault_kind::status: return "status";
+    case fault_kind::latency: return "latency";
+    case fault_kind::drop: return "drop";
+    case fault_kind::truncate: return "truncate";
+    case fault_kind::malformed: return "malformed";
+    case fault_kind::oversize: return "oversize";
+    }
+    return "unknown";
+}
+
 /// @brief Settings of the simulator.
 struct server_options {
     std::vector<std::string> tokens{};        ///< one per asset: asset-1, asset-2, …
@@ -248,6 +273,12 @@ public:
         return state_->api_requests;
     }
 
+    /// @brief Every fault applied so far, in order (bounded by what was injected).
+    std::vector<injected_fault> injected_faults() const {
+        std::lock_guard lock(state_->mutex);
+        return state_->injected;
+    }
+
     /// @brief The compliance report (see doc/simulator.md).
     boost::json::value report() const {
         std::lock_guard lock(state_->mutex);
@@ -267,6 +298,9 @@ private:
         std::deque<fault> faults;
         std::optional<std::chrono::steady_clock::time_point> outage_until;
         std::size_t api_requests = 0;
+        std::vector<injected_fault> injected;
+        // Faults whose request has not been sent again yet, by method, path and credentials.
+        std::map<std::string, std::vector<std::size_t>, std::less<>> awaiting_retry;
         std::vector<std::string> control_errors; ///< scheduled actions that failed when they ran
 
         void event(std::string const& line) const {
@@ -315,7 +349,13 @@ private:
                                          {"max", late.empty() ? 0.0 : late.back()}};
             boost::json::array errors;
             for (auto const& e : control_errors) errors.push_back(boost::json::string(e));
+            boost::json::object by_kind{{"total", injected.size()}};
+            for (auto k : {fault_kind::status, fault_kind::latency, fault_kind::drop, fault_kind::truncate,
+                           fault_kind::malformed, fault_kind::oversize})
+                by_kind[sim::name_of(k)] = std::count_if(injected.begin(), injected.end(),
+                                                   [k](injected_fault const& f) { return f.kind == k; });
             return boost::json::object{{"api_requests", api_requests},
+                                       {"faults_injected", std::move(by_kind)},
                                        {"telemetry_lateness_ms", std::move(lateness)},
                                        {"assets", std::move(assets_out)},
                                        {"control_errors", std::move(errors)}};
@@ -475,11 +515,25 @@ private:
         if (s.outage_until && now < *s.outage_until) return {{}, true};
 
         std::string_view const path = target.substr(0, target.find('?'));
+        auto const auth_at = req.find(http::field::authorization);
+        std::string retry_key;
+        if (!s.awaiting_retry.empty() || !s.faults.empty()) {
+            retry_key.append(req.method_string().data(), req.method_string().size()).append(" ").append(path).append(" ");
+            if (auth_at != req.end()) retry_key.append(auth_at->value().data(), auth_at->value().size());
+        }
+        if (!s.awaiting_retry.empty())
+            if (auto w = s.awaiting_retry.find(retry_key); w != s.awaiting_retry.end()) {
+                for (auto i : w->second) s.injected[i].retried_after = detail::gap(now - s.injected[i].at);
+                s.awaiting_retry.erase(w);
+            }
         reply r;
         for (auto it = s.faults.begin(); it != s.faults.end(); ++it) {
             if (it->count == 0 || (!it->path.empty() && path.substr(0, it->path.size()) != it->path)) continue;
             fault const f = *it;
             if (--it->count == 0) s.faults.erase(it);
+            s.awaiting_retry[retry_key].push_back(s.injected.size());
+            s.injected.push_back({f.kind, f.kind == fault_kind::status ? f.status : 0u, std::string(req.method_string()),
+                                  std::string(path), f.kind == fault_kind::status ? f.retry_after : std::string(), now, {}});
             switch (f.kind) {
             case fault_kind::status:
                 r.res = error_response(f.status, "injected", "injected fault");
@@ -495,7 +549,7 @@ private:
         }
 
         // Authentication: the token names the asset.
-        auto const auth = req.find(http::field::authorization);
+        auto const auth = auth_at;
         if (auth == req.end()) return with(r, error_response(401, "unauthenticated", "missing bearer token"));
         std::string_view const value(auth->value().data(), auth->value().size());
         if (value.substr(0, 7) != "Bearer ") return with(r, error_response(401, "unauthenticated", "expected a bearer token"));
