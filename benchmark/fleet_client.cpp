@@ -1,7 +1,10 @@
 // One process serving a fleet with cleori: N agents (one token and one
 // simulated battery each) on one thread, over K shared keep-alive
 // connections. Agents start spread over one telemetry interval, as a real
-// fleet would. Prints one JSON line: CPU seconds and RSS over the run.
+// fleet would. Prints one JSON line: CPU seconds and RSS over the run, and
+// the work done (samples sent, polls, failed requests, agents that did not
+// start). Exits 1 if any agent failed to start: a fleet missing some of its
+// agents does less work and would look cheap.
 //   fleet_client --url U [--ca F] --assets N --telemetry-ms T --poll-ms P --duration-s D [--connections K]
 #include "support/fleet_common.hpp"
 
@@ -26,6 +29,8 @@ int main(int argc, char** argv) {
     std::vector<std::unique_ptr<cleori::simulated_battery>> batteries;
     std::vector<std::unique_ptr<cleori::agent<cleori::simulated_battery>>> agents;
     std::vector<std::unique_ptr<asio::steady_timer>> starters;
+    std::vector<bool> started(o.assets, false);
+    bench::fleet_work w;
     for (std::size_t i = 0; i < o.assets; ++i) {
         batteries.push_back(std::make_unique<cleori::simulated_battery>());
         agents.push_back(std::make_unique<cleori::agent<cleori::simulated_battery>>(
@@ -34,23 +39,35 @@ int main(int argc, char** argv) {
                                  .poll_interval = o.poll},
             cleori::real_clock{}, cleori::default_retry{cleori::exponential_backoff{{.seed = i + 1}}}));
         starters.push_back(std::make_unique<asio::steady_timer>(io, bench::start_offset(i, o)));
-        starters.back()->async_wait([&, i](boost::system::error_code) { static_cast<void>(agents[i]->start()); });
+        starters.back()->async_wait([&, i](boost::system::error_code) {
+            if (auto r = agents[i]->start()) started[i] = true;
+            else if (++w.start_failures <= 5)
+                std::cerr << "agent " << i << " did not start: " << r.error().message() << "\n";
+        });
     }
     auto const cpu_before = bench::cpu_seconds();
     asio::steady_timer stop(io, o.duration);
+    bool stopping = false;
     stop.async_wait([&](boost::system::error_code) {
+        stopping = true;
         for (auto& a : agents) a->stop();
     });
     auto const all_stopped = [&] {
-        return std::all_of(agents.begin(), agents.end(), [](auto const& a) { return a->stopped(); });
+        if (!stopping) return false;
+        for (std::size_t i = 0; i < o.assets; ++i)
+            if (started[i] && !agents[i]->stopped()) return false;
+        return true;
     };
     while (!all_stopped() && io.run_one()) {}
-    std::uint64_t sent = 0, polls = 0, failures = 0;
     for (auto const& a : agents) {
-        sent += a->counters().samples_sent;
-        polls += a->counters().polls;
-        failures += a->counters().telemetry_failures + a->counters().poll_failures;
+        w.samples_sent += a->counters().samples_sent;
+        w.polls += a->counters().polls;
+        w.failures += a->counters().telemetry_failures + a->counters().poll_failures;
     }
-    bench::print_fleet_result(bench::cpu_seconds() - cpu_before, rss_before, bench::rss_kb(), sent, polls, failures);
+    bench::print_fleet_result(bench::cpu_seconds() - cpu_before, rss_before, bench::rss_kb(), w);
+    if (w.start_failures != 0) {
+        std::cerr << w.start_failures << " of " << o.assets << " agents did not start\n";
+        return 1;
+    }
     return 0;
 }

@@ -84,7 +84,7 @@ async def main():
         cpu_before = cpu()
         await asyncio.gather(*tasks)
     print(json.dumps({"cpu_s": round(cpu() - cpu_before, 3), "rss_kb_before": rss_before, "rss_kb_after": rss_kb(),
-                      "samples_sent": stats["sent"], "polls": stats["polls"], "failures": stats["failures"]}))
+                      "samples_sent": stats["sent"], "polls": stats["polls"], "failures": stats["failures"], "start_failures": 0}))
 
 
 asyncio.run(main())

@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
     }
     auto const cpu_before = bench::cpu_seconds();
     auto const end = t0 + std::chrono::duration_cast<std::chrono::nanoseconds>(o.duration).count();
-    unsigned long long sent = 0, polls = 0, failures = 0;
+    bench::fleet_work w;
     int running = 0;
     while (now_ns() < end || running > 0) {
         auto const now = now_ns();
@@ -119,10 +119,10 @@ int main(int argc, char** argv) {
             long status = 0;
             curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
             bool const ok = m->data.result == CURLE_OK && status >= 200 && status < 300;
-            if (!ok) ++failures;
-            if (ok && r->k == kind::telemetry) ++sent;
+            if (!ok) ++w.failures;
+            if (ok && r->k == kind::telemetry) ++w.samples_sent;
             if (ok && r->k == kind::poll) {
-                ++polls;
+                ++w.polls;
                 auto const doc = nlohmann::json::parse(r->in, nullptr, false);
                 if (!doc.is_discarded() && doc.contains("data"))
                     for (auto const& act : doc["data"]) {
@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
         if (now_ns() >= end) wait_ms = 10;
         curl_multi_poll(multi, nullptr, 0, static_cast<int>(std::min<std::int64_t>(wait_ms, 100)), nullptr);
     }
-    bench::print_fleet_result(bench::cpu_seconds() - cpu_before, rss_before, bench::rss_kb(), sent, polls, failures);
+    bench::print_fleet_result(bench::cpu_seconds() - cpu_before, rss_before, bench::rss_kb(), w);
     for (auto* h : free_handles) curl_easy_cleanup(h);
     curl_multi_cleanup(multi);
     return 0;

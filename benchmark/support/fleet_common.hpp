@@ -60,11 +60,18 @@ inline long rss_kb() {
     return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-inline void print_fleet_result(double cpu, long rss_before, long rss_after, unsigned long long sent,
-                               unsigned long long polls, unsigned long long failures) {
+// The work a client reports doing (the server's report is what the fleet
+// harness compares; these are the client's own counts, printed alongside).
+struct fleet_work {
+    unsigned long long samples_sent = 0, polls = 0, failures = 0;
+    unsigned long long start_failures = 0; ///< assets that never started
+};
+
+inline void print_fleet_result(double cpu, long rss_before, long rss_after, fleet_work const& w) {
     std::printf("{\"cpu_s\":%.3f,\"rss_kb_before\":%ld,\"rss_kb_after\":%ld,\"samples_sent\":%llu,\"polls\":%llu,"
-                "\"failures\":%llu}\n",
-                cpu, rss_before, rss_after, sent, polls, failures);
+                "\"failures\":%llu,\"start_failures\":%llu}\n",
+                cpu, rss_before, rss_after, w.samples_sent, w.polls, w.failures, w.start_failures);
+    std::fflush(stdout);
 }
 
 } // namespace bench
