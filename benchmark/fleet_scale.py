@@ -6,6 +6,13 @@ cadence is the measured CPU divided by K. Each point: a fresh cleori-sim
 process (the server, its CPU not counted), one client process (cleori,
 libcurl multi, or Python aiohttp), N assets over 4 connections, activations
 for every tenth asset. Prints Markdown.
+
+Every client must do the same work: the server's report gives, per asset, the
+samples it received and the polls it answered. A row whose samples or polls
+per asset differ by more than 2 % from the median of the clients of the same
+size and transport, whose client served some asset not at all, or whose
+client exited with an error (fleet_client does when an agent did not start)
+is marked INVALID, and the script exits 1 at the end.
    fleet_scale.py --build DIR [--sizes 250,1000,2500] [--duration 12] [--compression 10]"""
 import json
 import os
@@ -73,12 +80,23 @@ def point(client, n, tls):
     out = subprocess.run(clients[client] + args, capture_output=True, text=True, timeout=duration * 5 + 60)
     server.send_signal(signal.SIGTERM)
     server.communicate(timeout=60)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    lines = out.stdout.strip().splitlines()
+    if not lines:
+        raise RuntimeError("no result (exit %d): %s" % (out.returncode, (out.stderr.strip().splitlines() or [""])[-1]))
+    result = json.loads(lines[-1])
     with open(report) as f:
         rep = json.load(f)
     latencies = [a["confirmation_latency_ms"] for asset in rep["assets"] for a in asset["activations"]
                  if "confirmation_latency_ms" in a]
     util = result["cpu_s"] / duration / k  # fraction of one core at the real cadence
+    served = {asset["asset"]: asset for asset in rep["assets"]}
+    idle = sum(1 for i in range(n) if served.get("asset-%d" % (i + 1), {}).get("samples_received", 0) == 0
+               or served.get("asset-%d" % (i + 1), {}).get("polls", 0) == 0)
+    problems = []
+    if out.returncode != 0:
+        problems.append("client exited %d: %s" % (out.returncode, (out.stderr.strip().splitlines() or [""])[-1]))
+    if idle:
+        problems.append("%d assets got no samples or no polls" % idle)
     return {
         "util": util,
         "cpu_per_asset_us_s": util / n * 1e6,
@@ -87,7 +105,31 @@ def point(client, n, tls):
         "act_p99": percentile(latencies, 0.99),
         "confirmed": len(latencies), "expected": len(actions),
         "failures": result["failures"],
+        # The work, as the server saw it (the client's own counts are in `result`).
+        "samples_per_asset": sum(a["samples_received"] for a in rep["assets"]) / n,
+        "polls_per_asset": sum(a["polls"] for a in rep["assets"]) / n,
+        "problems": problems,
     }
+
+
+def median(values):
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def check_same_work(rows, tolerance=0.02):
+    """Adds a problem to each row whose work per asset is more than `tolerance`
+    away from the median of the rows measured (same size and transport)."""
+    if len(rows) < 2:
+        return
+    for key, what in (("samples_per_asset", "samples"), ("polls_per_asset", "polls")):
+        mid = median([r[key] for r in rows])
+        for r in rows:
+            off = (r[key] - mid) / mid if mid else float("inf")
+            if abs(off) > tolerance:
+                r["problems"].append("%s per asset %.2f, %+.0f %% from the median %.2f of this size"
+                                     % (what, r[key], 100 * off, mid))
 
 
 print("### Fleet scale (one client process, one thread)\n")
@@ -96,25 +138,46 @@ print("Telemetry every 10 s and polls every 30 s per asset, compressed %d× (so 
       "cadence: the share of one core. RSS per asset is the client's resident growth divided by N.\n"
       % (k, 10000 // k, 30000 // k, duration))
 print("| client | transport | assets | CPU (% of a core) | CPU per asset (µs/s) | RSS per asset (KiB) | "
-      "telemetry lateness p99 (ms) | activation confirmation p99 (ms) | confirmed | failed requests |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+      "telemetry lateness p99 (ms) | activation confirmation p99 (ms) | confirmed | failed requests | "
+      "samples / polls per asset (server) | same work |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 largest = {}
+invalid = []
 for tls in (False, True):
+    transport = "TLS" if tls else "plain"
+    measured = {}  # (client, n) -> result, or the error text of a client that fell over
     for client in clients:
         for n in sizes:
             try:
-                r = point(client, n, tls)
+                measured[(client, n)] = point(client, n, tls)
             except Exception as e:  # a baseline that falls over is a result too
-                print("| %s | %s | %d | failed: %s | | | | | | |" % (client, "TLS" if tls else "plain", n,
-                                                                   str(e).splitlines()[0][:60]))
+                measured[(client, n)] = str(e).splitlines()[0][:60]
+    for n in sizes:
+        check_same_work([r for (c, m), r in measured.items() if m == n and isinstance(r, dict)])
+    for client in clients:
+        for n in sizes:
+            r = measured[(client, n)]
+            if not isinstance(r, dict):
+                print("| %s | %s | %d | failed: %s | | | | | | | | |" % (client, transport, n, r))
                 continue
-            print("| %s | %s | %d | %.2f | %.1f | %.1f | %.1f | %.1f | %d/%d | %d |" % (
-                client, "TLS" if tls else "plain", n, 100 * r["util"], r["cpu_per_asset_us_s"],
-                r["rss_per_asset_kb"], r["late_p99"], r["act_p99"], r["confirmed"], r["expected"], r["failures"]))
-            sys.stdout.flush()
-            key = (client, "TLS" if tls else "plain")
-            largest[key] = r["util"] / n  # per-asset share, from the largest size measured
-print("\n### Largest fleet under 50 % of one core (extrapolated from the largest size measured)\n")
+            verdict = "ok"
+            if r["problems"]:
+                verdict = "**INVALID: " + "; ".join(r["problems"]) + "**"
+                invalid.append("%s, %s, %d assets: %s" % (client, transport, n, "; ".join(r["problems"])))
+            print("| %s | %s | %d | %.2f | %.1f | %.1f | %.1f | %.1f | %d/%d | %d | %.2f / %.2f | %s |" % (
+                client, transport, n, 100 * r["util"], r["cpu_per_asset_us_s"], r["rss_per_asset_kb"],
+                r["late_p99"], r["act_p99"], r["confirmed"], r["expected"], r["failures"], r["samples_per_asset"],
+                r["polls_per_asset"], verdict))
+            if not r["problems"]:
+                largest[(client, transport)] = r["util"] / n  # per-asset share, from the largest valid size
+    sys.stdout.flush()
+print("\n### Largest fleet under 50 % of one core (extrapolated from the largest valid size measured)\n")
 print("| client | transport | assets at 50 % of a core |\n|---|---|---|")
 for (client, transport), per_asset in largest.items():
     print("| %s | %s | %s |" % (client, transport, "{:,}".format(int(0.5 / per_asset)) if per_asset > 0 else "n/a"))
+if invalid:
+    sys.stdout.flush()
+    print("\nfleet_scale.py: %d rows did not do the same work as their peers, or failed:" % len(invalid), file=sys.stderr)
+    for line in invalid:
+        print("  " + line, file=sys.stderr)
+    sys.exit(1)
