@@ -5,6 +5,11 @@ import json
 import sys
 
 data = json.load(sys.stdin)
+# A benchmark that reported an error (a baseline whose result differs from
+# cleori's) has no time worth printing.
+errors = ["%s: %s" % (b["name"], b.get("error_message", "")) for b in data["benchmarks"] if b.get("error_occurred")]
+if errors:
+    sys.exit("micro_table.py: " + "; ".join(errors))
 rows = {b["name"]: b["cpu_time"] for b in data["benchmarks"]}
 pairs = [("encode_telemetry_cleori", "encode_telemetry_nlohmann", "encode one telemetry sample"),
          ("decode_activations_cleori/1", "decode_activations_nlohmann/1", "decode a poll page, 1 activation"),
