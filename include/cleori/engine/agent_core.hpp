@@ -326,6 +326,7 @@ public:
             integrate_soc(t.now);
             accepted_ = done.setpoint;
             device_known_ = true;
+            last_command_error_.clear();
             accepted_shares_ = done.shares;
             ++counters_.setpoints_applied;
             if (hooks.on_setpoint) hooks.on_setpoint(done.setpoint);
@@ -562,6 +563,7 @@ private:
         ++counters_.setpoint_failures;
         device_known_ = false; // it may have applied it anyway
         error("setpoint " + kw_text(op.setpoint) + " " + why);
+        last_command_error_ = why;
         command_retry_at_ = t.now + command_retry_pause();
     }
 
@@ -1011,7 +1013,10 @@ private:
                     std::snprintf(buf, sizeof buf, "the device did not accept the setpoint within %lld ms of the start",
                                   static_cast<long long>(apply_timeout().count()));
                     apply_by_.erase(it);
-                    end(a, end_reason::device_failed, t, buf);
+                    // The device's own words, when it gave any, tell Cleori why.
+                    std::string why = buf;
+                    if (!last_command_error_.empty()) why += " (last answer: " + last_command_error_ + ")";
+                    end(a, end_reason::device_failed, t, why);
                     continue;
                 }
                 consider(it->second);
@@ -1132,6 +1137,7 @@ private:
     std::vector<std::pair<std::string, kilowatts>> accepted_shares_;
     bool device_known_ = true; // false after a command that failed, timed out or answered late
     mono_time command_retry_at_{};
+    std::string last_command_error_{}; // why the last failed command failed, for the unavailable reason
     bool read_due_ = false;
     bool soc_read_wanted_ = false;
     std::optional<soc_reading> soc_;
