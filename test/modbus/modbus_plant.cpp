@@ -412,6 +412,12 @@ private:
         in[reg::power + 1] = lo(bits);
         long soc = std::lround(soc_wh_ / physics_.capacity_wh * 1000.0);
         in[reg::soc] = static_cast<std::uint16_t>(std::clamp(soc, 0L, 1000L));
+        // What the plant delivers, each time it changes: the log shows the
+        // measured power following the setpoint after the response time.
+        if (power != logged_power_) {
+            log_line("unit=%d power_w=%ld soc=%.1f%%", unit_, static_cast<long>(power), static_cast<double>(soc) / 10.0);
+            logged_power_ = power;
+        }
         if (fault_ != 0)
             in[reg::status] = fault_;
         else if (watchdog_expired(now))
@@ -430,6 +436,7 @@ private:
     TimePoint last_;
     TimePoint last_heartbeat_;
     bool watchdog_logged_ = false;
+    std::int32_t logged_power_ = 0;
     std::uint16_t seen_[5] = {};  // holding registers 100-104 as last handled
 };
 
