@@ -309,6 +309,31 @@ BOOST_AUTO_TEST_CASE(destroying_the_client_aborts_what_is_pending) {
     io.run_for(std::chrono::milliseconds(50)); // nothing left behind touches the client
 }
 
+BOOST_AUTO_TEST_CASE(close_aborts_what_is_pending_and_what_comes_after) {
+    auto plant = cleori::test::libmodbus_plant();
+    boost::asio::io_context io;
+    modbus::client c{io.get_executor(), "127.0.0.1", plant.port()};
+    BOOST_REQUIRE(!read(io, c, modbus::register_kind::input, 1, 0, 2).ec);
+    std::optional<error_code> pending;
+    c.async_read_input_registers(1, 0, 2, [&](error_code ec, modbus::register_block) { pending = ec; });
+    c.close();
+    BOOST_REQUIRE(run_until(io, [&] { return pending.has_value(); }));
+    BOOST_TEST((*pending == boost::asio::error::operation_aborted));
+    BOOST_TEST((read(io, c, modbus::register_kind::input, 1, 0, 2).ec == boost::asio::error::operation_aborted));
+}
+
+BOOST_AUTO_TEST_CASE(resolves_a_host_name) {
+    auto plant = cleori::test::libmodbus_plant();
+    boost::asio::io_context io;
+    modbus::client c{io.get_executor(), "localhost", plant.port()};
+    auto r = read(io, c, modbus::register_kind::input, 1, 2, 1);
+    BOOST_TEST(!r.ec, r.ec.message());
+    BOOST_TEST(r.block[0] == 500u);
+    modbus::client nowhere{io.get_executor(), "no-such-host.invalid", plant.port()};
+    BOOST_TEST(read(io, nowhere, modbus::register_kind::input, 1, 2, 1).ec);
+    BOOST_TEST(nowhere.stats().connect_failures == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(interoperates_with_pymodbus) {
     auto plant = cleori::test::sunspec_plant();
     boost::asio::io_context io;

@@ -59,6 +59,7 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
+#include <cstdlib>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -127,7 +128,8 @@ public:
     [[nodiscard]] std::string const& host() const noexcept { return impl_->host; }
     [[nodiscard]] std::string const& port() const noexcept { return impl_->port; }
 
-    /// @brief Closes the connection and aborts every pending request.
+    /// @brief Closes the connection and aborts every pending request; later
+    /// requests fail with `operation_aborted` (a closed client stays closed).
     void close() { impl_->close(); }
 
     /// @brief Function 3: reads `count` (1–125) holding registers from `address` of `unit`.
@@ -289,6 +291,19 @@ private:
         }
 
         void connect() {
+            // A numeric address needs no resolver (whose Asio implementation
+            // runs on a thread of its own).
+            boost::system::error_code parse;
+            auto const ip = boost::asio::ip::make_address(host, parse);
+            char* end = nullptr;
+            unsigned long const number = std::strtoul(port.c_str(), &end, 10);
+            if (!parse && !port.empty() && *end == '\0' && number <= 65535) {
+                boost::asio::ip::tcp::endpoint const ep(ip, static_cast<unsigned short>(number));
+                return socket.async_connect(ep, [self = shared_from_this(), a = attempt](boost::system::error_code ec) {
+                    if (a != self->attempt) return;
+                    self->connected(ec);
+                });
+            }
             resolver.async_resolve(host, port, [self = shared_from_this(), a = attempt](
                                                    boost::system::error_code ec,
                                                    boost::asio::ip::tcp::resolver::results_type results) {
@@ -297,13 +312,17 @@ private:
                 boost::asio::async_connect(self->socket, results,
                                            [self, a](boost::system::error_code ec2, boost::asio::ip::tcp::endpoint const&) {
                                                if (a != self->attempt) return;
-                                               if (ec2) return self->connect_failed(ec2);
-                                               ++self->stats.connects;
-                                               boost::system::error_code ignored;
-                                               self->socket.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
-                                               self->send(false);
+                                               self->connected(ec2);
                                            });
             });
+        }
+
+        void connected(boost::system::error_code ec) {
+            if (ec) return connect_failed(ec);
+            ++stats.connects;
+            boost::system::error_code ignored;
+            socket.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+            send(false);
         }
 
         void connect_failed(boost::system::error_code ec) {
