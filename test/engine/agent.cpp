@@ -407,6 +407,46 @@ BOOST_AUTO_TEST_CASE(token_rotation_without_restart_and_no_token_in_logs) {
     BOOST_TEST(cleori.samples.size() == agent->counters().samples_taken);
 }
 
+BOOST_AUTO_TEST_CASE(status_is_a_snapshot_of_the_asset_for_monitoring) {
+    cleori.activations.push_back(make("up-1", cleori::mfrr_direction::up, 60.0_kW, 12s, 600s));
+    cleori.activations.push_back(make("later", cleori::mfrr_direction::down, 20.0_kW, 300s, 60s));
+    start();
+    run(20s + 1ms);
+    auto s = agent->status();
+    BOOST_TEST(s.started);
+    BOOST_TEST(!s.stopped);
+    BOOST_TEST(s.counters.polls == agent->counters().polls);
+    BOOST_TEST(s.counters.samples_taken == 5u); // t = 0, 5, 10, 15, 20 s
+    BOOST_TEST((s.last_poll_ok.value() == t0 + 20s));
+    BOOST_TEST((s.last_telemetry_ack.value() == t0 + 20s));
+    BOOST_TEST((s.last_reading.value() == t0 + 20s));
+    BOOST_TEST(s.measured_power.value() == -60.0_kW); // discharging since 12.5 s
+    BOOST_TEST(s.soc.value() < 50.0_pct);
+    BOOST_TEST(s.commanded == -60.0_kW);
+    BOOST_TEST(s.activations[static_cast<std::size_t>(cleori::activation_phase::executing)] == 1u);
+    BOOST_TEST(s.activations[static_cast<std::size_t>(cleori::activation_phase::scheduled)] == 1u);
+    BOOST_TEST(s.outbox_depth == 0u);
+    BOOST_TEST(s.consecutive_auth_failures == 0u);
+    // A token Cleori no longer accepts: every call answers 401, counted in a row.
+    cleori.token = "token-B";
+    run(20s);
+    s = agent->status();
+    BOOST_TEST(s.consecutive_auth_failures >= 8u); // 4 polls and 4 telemetry requests at least
+    BOOST_TEST(s.last_auth_status == 401u);
+    BOOST_TEST((s.last_poll_ok.value() == t0 + 20s)); // unchanged: no poll succeeded since
+    BOOST_TEST(s.outbox_depth >= 4u);
+    agent->set_token("token-B");
+    run(10s);
+    s = agent->status();
+    BOOST_TEST(s.consecutive_auth_failures == 0u);
+    BOOST_TEST(s.outbox_depth == 0u);
+    agent->stop();
+    run(10s);
+    s = agent->status();
+    BOOST_TEST(s.stopped);
+    BOOST_TEST(s.commanded == 0.0_kW);
+}
+
 BOOST_AUTO_TEST_CASE(set_token_during_a_poll_in_flight_is_safe) {
     // Tokens longer than the small-string buffer live on the heap, so a view
     // kept across the poll's suspension would read freed memory (ASan).

@@ -57,6 +57,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -156,6 +157,13 @@ public:
     /// @brief The hooks (assign before `start()`).
     agent_hooks& hooks() noexcept { return s_->core.hooks; }
     [[nodiscard]] agent_counters const& counters() const noexcept { return s_->core.counters(); }
+    /// @brief A snapshot for monitoring, safe to call from any thread (a
+    /// metrics endpoint, a supervisor): it is taken after every event the
+    /// agent handles, and this returns a copy of the latest under a lock.
+    [[nodiscard]] agent_status status() const {
+        std::lock_guard lock(s_->published_mutex);
+        return s_->published;
+    }
     /// @brief Activations known to the agent, with their local state.
     [[nodiscard]] std::vector<tracked_activation> const& activations() const noexcept { return s_->core.activations(); }
     /// @brief Samples waiting to be sent.
@@ -189,6 +197,8 @@ private:
         // each request keeps the token it started with.
         std::shared_ptr<std::string const> token;
         std::optional<mono_time> armed{};
+        mutable std::mutex published_mutex;
+        agent_status published{};
         std::uint64_t generation = 0; // of the timer's current wait
         bool pumping = false;
         bool started = false;
@@ -235,6 +245,9 @@ private:
             while (auto a = core.next_action()) std::visit([this](auto& x) { this->perform(std::move(x)); }, *a);
             pumping = false;
             arm();
+            auto snapshot = core.status();
+            std::lock_guard lock(published_mutex);
+            published = std::move(snapshot);
         }
 
         void arm() {

@@ -31,6 +31,7 @@
 #include <boost/system/error_code.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -91,6 +92,28 @@ struct agent_counters {
     std::uint64_t samples_restored = 0;      ///< unsent samples read back from the store at start
     std::uint64_t activations_restored = 0;  ///< activations read back from the store at start
     std::uint64_t confirmations_restored = 0; ///< owed confirmations read back from the store at start
+};
+
+/// @brief One asset's state at a moment, for monitoring: a copy, safe to keep
+/// and to read on any thread (`basic_agent::status()`).
+struct agent_status {
+    agent_counters counters{};
+    std::optional<timestamp> last_telemetry_ack{}; ///< wall time of the last acknowledged telemetry request
+    std::optional<timestamp> last_poll_ok{};       ///< wall time of the last successful poll
+    std::optional<timestamp> last_reading{};       ///< wall time of the last device reading with a value
+    std::optional<kilowatts> measured_power{};     ///< from the last reading that had it
+    std::optional<percent> soc{};                  ///< from the last reading that had it
+    kilowatts commanded{};                         ///< the setpoint the device last accepted
+    std::size_t outbox_depth = 0;                  ///< samples waiting to be sent
+    /// Activations by phase, indexed by `activation_phase` (scheduled … refused).
+    std::array<std::size_t, 5> activations{};
+    /// 401 or 403 answers in a row to polls and telemetry (0 after any success):
+    /// a token that is wrong for good shows here first.
+    unsigned consecutive_auth_failures = 0;
+    unsigned last_auth_status = 0; ///< 401 or 403, the last such answer
+    bool started = false;
+    bool stopping = false;
+    bool stopped = false;
 };
 
 /// @brief Event hooks; each may be empty. They run on the agent's executor,
@@ -276,6 +299,9 @@ public:
             error("device reading failed: " + ec.message());
             soc_read_failed(t);
         } else if (auto smp = make_sample(t.wall, st)) {
+            last_reading_ = t.wall;
+            if (smp->power) last_power_ = *smp->power;
+            if (smp->soc) last_soc_ = *smp->soc;
             if (smp->soc) {
                 soc_ = soc_reading{*smp->soc, t.now};
                 soc_est_ = *smp->soc;
@@ -357,6 +383,8 @@ public:
         if (request != poll_req_) return;
         poll_req_ = 0;
         ++counters_.polls;
+        last_poll_ok_ = t.wall;
+        auth_failures_ = 0;
         control_ready_ = true;
         if (!stopping_) merge(poll, t); // stopping: nothing new may start
         decide(t);
@@ -365,6 +393,7 @@ public:
         if (request != poll_req_) return;
         poll_req_ = 0;
         ++counters_.poll_failures;
+        note_auth(f);
         control_ready_ = true; // no answer: command what is known (baseline)
         error("poll: " + f.text);
         if (f.retry_after) {
@@ -380,6 +409,7 @@ public:
         tele_req_ = 0;
         if (failure) {
             ++counters_.telemetry_failures;
+            note_auth(*failure);
             tele_failed_ = true;
             error((tele_seqs_.size() > 1 || !tele_was_live_ ? "telemetry back-fill: " : "telemetry: ") + failure->text);
             if (failure->retry_after) {
@@ -396,6 +426,8 @@ public:
             auto const removed = outbox_.acknowledge(tele_seqs_);
             if (journal) record(samples_released{tele_seqs_});
             ++counters_.telemetry_requests;
+            last_telemetry_ack_ = t.wall;
+            auth_failures_ = 0;
             counters_.samples_sent += removed;
             if (hooks.on_telemetry_sent) hooks.on_telemetry_sent(removed);
         }
@@ -469,6 +501,25 @@ public:
     [[nodiscard]] bool stopping() const noexcept { return stopping_; }
 
     [[nodiscard]] agent_counters const& counters() const noexcept { return counters_; }
+    /// @brief A snapshot for monitoring (see `agent_status`).
+    [[nodiscard]] agent_status status() const {
+        agent_status s{};
+        s.counters = counters_;
+        s.last_telemetry_ack = last_telemetry_ack_;
+        s.last_poll_ok = last_poll_ok_;
+        s.last_reading = last_reading_;
+        s.measured_power = last_power_;
+        s.soc = last_soc_;
+        s.commanded = commanded();
+        s.outbox_depth = outbox_.size();
+        for (auto const& a : tracked_) ++s.activations[static_cast<std::size_t>(a.phase)];
+        s.consecutive_auth_failures = auth_failures_;
+        s.last_auth_status = last_auth_status_;
+        s.started = started_;
+        s.stopping = stopping_;
+        s.stopped = stopped();
+        return s;
+    }
     [[nodiscard]] std::vector<tracked_activation> const& activations() const noexcept { return tracked_; }
     [[nodiscard]] std::size_t outbox_size() const noexcept { return outbox_.size(); }
     /// @brief The setpoint the device last accepted (0 before any).
@@ -533,6 +584,11 @@ private:
     void evicted(std::uint64_t seq) {
         ++counters_.samples_evicted;
         if (journal) record(samples_released{std::span(&seq, 1)});
+    }
+    void note_auth(call_failure const& f) {
+        if (f.status != 401 && f.status != 403) return;
+        ++auth_failures_;
+        last_auth_status_ = f.status;
     }
     static bool permanent(call_failure const& f) noexcept {
         // 401 may heal with a rotated token; no status means no answer.
@@ -1138,6 +1194,14 @@ private:
     bool device_known_ = true; // false after a command that failed, timed out or answered late
     mono_time command_retry_at_{};
     std::string last_command_error_{}; // why the last failed command failed, for the unavailable reason
+    // For status(): monitoring only, no decision reads them.
+    std::optional<timestamp> last_telemetry_ack_{};
+    std::optional<timestamp> last_poll_ok_{};
+    std::optional<timestamp> last_reading_{};
+    std::optional<kilowatts> last_power_{};
+    std::optional<percent> last_soc_{};
+    unsigned auth_failures_ = 0;
+    unsigned last_auth_status_ = 0;
     bool read_due_ = false;
     bool soc_read_wanted_ = false;
     std::optional<soc_reading> soc_;
