@@ -2,6 +2,7 @@
 /// @file
 /// @brief The whole of cleori in one include.
 
+#include <cleori/version.hpp>
 #include <cleori/error.hpp>
 #include <cleori/units/quantity.hpp>
 #include <cleori/time/rfc3339.hpp>

@@ -21,6 +21,7 @@
 #include <cleori/error.hpp>
 #include <cleori/transport/http.hpp>
 #include <cleori/transport/url.hpp>
+#include <cleori/version.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/as_tuple.hpp>
@@ -51,7 +52,7 @@ struct transport_options {
     std::size_t max_response_bytes = 4 * 1024 * 1024; ///< larger bodies fail with `response_too_large`
     bool allow_insecure_http = false; ///< permit plain http:// to a non-loopback host
     std::string ca_file{};              ///< PEM trust anchors; empty: the system's default paths
-    std::string user_agent = "cleori/0.1";
+    std::string user_agent = "cleori/" CLEORI_VERSION_STRING;
 };
 
 namespace detail {
