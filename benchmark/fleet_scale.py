@@ -29,7 +29,7 @@ sizes = [int(s) for s in opts.get("--sizes", "250,1000,2500").split(",")]
 duration = int(opts.get("--duration", "12"))
 k = int(opts.get("--compression", "10"))
 here = os.path.dirname(os.path.abspath(__file__))
-sim = os.path.join(build, "test", "cleori-sim")
+sim = os.path.join(build, "tools", "cleori-sim")
 clients = {
     "cleori": [os.path.join(build, "benchmark", "fleet_client")],
     "libcurl multi + nlohmann/json": [os.path.join(build, "benchmark", "curl_multi_fleet")],
