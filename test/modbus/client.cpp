@@ -135,6 +135,7 @@ BOOST_AUTO_TEST_CASE(exception_responses_are_named_errors) {
     BOOST_TEST((read(io, c, modbus::register_kind::holding, 1, 0, 126).ec == modbus::errc::invalid_request));
     BOOST_TEST((read(io, c, modbus::register_kind::holding, 1, 65535, 2).ec == modbus::errc::invalid_request));
     BOOST_TEST((write(io, c, 1, 200, std::vector<std::uint16_t>(124, 1)) == modbus::errc::invalid_request));
+    BOOST_TEST((write(io, c, 1, 65535, {1, 2}) == modbus::errc::invalid_request)); // past the last register
     // The connection survived every exception.
     BOOST_TEST(!read(io, c, modbus::register_kind::input, 1, 0, 4).ec);
     BOOST_TEST(c.stats().connects == 1u);
@@ -165,6 +166,24 @@ BOOST_AUTO_TEST_CASE(a_frame_with_a_wrong_transaction_id_is_skipped) {
     // Its id is not ours: it is never taken as the answer.
     BOOST_TEST((r.ec == modbus::errc::timeout));
     BOOST_TEST(c.stats().stale_frames == 1u);
+    BOOST_TEST(!read(io, c, modbus::register_kind::input, 1, 0, 4).ec);
+}
+
+BOOST_AUTO_TEST_CASE(exception_codes_outside_the_standard_never_read_as_success_or_as_our_own) {
+    auto plant = cleori::test::libmodbus_plant();
+    boost::asio::io_context io;
+    modbus::client c{io.get_executor(), "127.0.0.1", plant.port()};
+    // Code 0 does not exist: as an error_code it would read as success.
+    BOOST_REQUIRE(!write(io, c, 1, 104, {5}));
+    auto r = read(io, c, modbus::register_kind::input, 1, 0, 4);
+    BOOST_TEST((r.ec == modbus::errc::unexpected_response), r.ec.message());
+    // Code 100 is the device's, not the client's timeout.
+    BOOST_REQUIRE(!write(io, c, 1, 104, {6}));
+    r = read(io, c, modbus::register_kind::input, 1, 0, 4);
+    BOOST_TEST(r.ec.value() == 100);
+    BOOST_TEST((r.ec != modbus::errc::timeout));
+    BOOST_TEST(r.ec.message() == "Modbus exception 100 (not a standard code)");
+    BOOST_TEST(c.stats().timeouts == 0u);
     BOOST_TEST(!read(io, c, modbus::register_kind::input, 1, 0, 4).ec);
 }
 

@@ -154,6 +154,43 @@ BOOST_AUTO_TEST_CASE(the_heartbeat_keeps_the_pcs_watchdog_fed) {
     BOOST_TEST(r.state.power->in_kw() == 0.0);
 }
 
+BOOST_AUTO_TEST_CASE(an_older_setpoint_never_lands_after_a_newer_one) {
+    auto plant = cleori::test::libmodbus_plant();
+    boost::asio::io_context io;
+    modbus::client c{io.get_executor(), "127.0.0.1", plant.port()};
+    cleori::modbus_battery b{c, map_file("example_pcs.json"), cleori_test::plant_ratings};
+    // Two commands in a row, as the agent sends after a deadline: each reads
+    // the status before it writes, so the first one's write would otherwise
+    // follow the second one's status read.
+    std::optional<error_code> first, second;
+    b.async_apply_setpoint(-50.0_kW, [&](error_code ec) { first = ec; });
+    b.async_apply_setpoint(0.0_kW, [&](error_code ec) { second = ec; });
+    BOOST_REQUIRE(run_until(io, [&] { return first && second; }));
+    BOOST_TEST((*first == boost::asio::error::operation_aborted));
+    BOOST_TEST(!*second);
+    BOOST_TEST(read_s32(io, c, modbus::register_kind::holding, 100) == 0);
+    BOOST_TEST(plant.log().find("setpoint_w=50000") == std::string::npos, plant.log()); // never written
+}
+
+BOOST_AUTO_TEST_CASE(a_battery_that_outlives_its_client_aborts_instead_of_crashing) {
+    auto plant = cleori::test::libmodbus_plant();
+    boost::asio::io_context io;
+    auto fed = map_file("example_pcs.json");
+    fed.heartbeat->period = std::chrono::milliseconds(100);
+    auto c = std::make_unique<modbus::client>(io.get_executor(), "127.0.0.1", plant.port());
+    cleori::modbus_battery b{*c, fed, cleori_test::plant_ratings};
+    BOOST_REQUIRE(!read_state(io, b).ec);
+    std::optional<error_code> pending;
+    b.async_apply_setpoint(-20.0_kW, [&](error_code ec) { pending = ec; });
+    c.reset(); // the gateway's connection goes first; ASan checks nothing touches it after
+    BOOST_REQUIRE(run_until(io, [&] { return pending.has_value(); }));
+    BOOST_TEST((*pending == boost::asio::error::operation_aborted));
+    io.restart();
+    io.run_for(std::chrono::milliseconds(400)); // heartbeats due
+    BOOST_TEST((read_state(io, b).ec == boost::asio::error::operation_aborted));
+    BOOST_TEST((apply(io, b, 0.0_kW) == boost::asio::error::operation_aborted));
+}
+
 BOOST_AUTO_TEST_CASE(a_dead_plc_fails_operations_within_the_request_timeout) {
     auto plant = cleori::test::libmodbus_plant();
     boost::asio::io_context io;

@@ -18,7 +18,8 @@
 //     104      misbehaviour for the next request the server receives (on any
 //              connection, for any unit), then back to 0: 1 wrong transaction
 //              id, 2 first 5 reply bytes then close, 3 no answer (connection
-//              stays open), 4 close without answering; > 4 refused
+//              stays open), 4 close without answering, 5 an exception
+//              response with code 0, 6 one with code 100; > 6 refused
 //     200-299  scratch, no effect
 //   Both tables map addresses 0-399 (unlisted ones read 0, and writes to them
 //   have no effect); 400 and up answer exception 2. Coils, discrete inputs
@@ -129,6 +130,8 @@ constexpr std::uint16_t wrong_tid = 1;
 constexpr std::uint16_t truncate = 2;
 constexpr std::uint16_t silent = 3;
 constexpr std::uint16_t hang_up = 4;
+constexpr std::uint16_t exception_0 = 5;    // an exception response with code 0 (no such code)
+constexpr std::uint16_t exception_100 = 6;  // an exception response with code 100 (not a standard code)
 }  // namespace misbehave
 
 constexpr std::uint16_t hi(std::uint32_t v) { return static_cast<std::uint16_t>(v >> 16); }
@@ -617,7 +620,7 @@ private:
     static bool refused_control_write(const std::uint8_t* req, int length, int offset) {
         auto refused = [](int address, std::uint16_t value) {
             return (address == reg::fault && value != 0 && value != status::pcs_fault && value != status::bms_alarm) ||
-                   (address == reg::misbehave && value > misbehave::hang_up);
+                   (address == reg::misbehave && value > misbehave::exception_100);
         };
         const std::uint8_t* pdu = req + offset;
         if (pdu[0] == MODBUS_FC_WRITE_SINGLE_REGISTER && length >= offset + 5)
@@ -691,7 +694,11 @@ private:
         TimePoint now = Clock::now();
         Plant* plant = plant_for(unit);
         std::vector<std::uint8_t> reply;
-        if (plant == nullptr) {
+        if (mode == misbehave::exception_0 || mode == misbehave::exception_100) {
+            // libmodbus frames a standard exception; the code is then replaced.
+            reply = capture([&] { return modbus_reply_exception(ctx_, req, MODBUS_EXCEPTION_ILLEGAL_FUNCTION); });
+            if (reply.size() == 9) reply[8] = mode == misbehave::exception_0 ? 0 : 100;
+        } else if (plant == nullptr) {
             reply = capture([&] { return modbus_reply_exception(ctx_, req, MODBUS_EXCEPTION_GATEWAY_TARGET); });
         } else if (function != MODBUS_FC_READ_HOLDING_REGISTERS && function != MODBUS_FC_READ_INPUT_REGISTERS &&
                    function != MODBUS_FC_WRITE_SINGLE_REGISTER && function != MODBUS_FC_WRITE_MULTIPLE_REGISTERS) {

@@ -77,6 +77,13 @@ BOOST_AUTO_TEST_CASE(values_a_type_cannot_hold_are_refused) {
     BOOST_TEST((modbus::decode(pt(value_type::s32), ni32).error() == errc::value_not_implemented));
     BOOST_TEST((modbus::decode(pt(value_type::f32), nan).error() == errc::value_not_implemented));
     BOOST_TEST(modbus::decode(pt(value_type::u16), ni16).value() == 32768.0); // unsigned: a plain value
+    // SunSpec marks an unsigned point not implemented with all ones.
+    std::uint16_t const ones[] = {0xFFFF, 0xFFFF};
+    BOOST_TEST(modbus::decode(pt(value_type::u16), ones).value() == 65535.0);
+    auto sunspec_u16 = pt(value_type::u16), sunspec_u32 = pt(value_type::u32);
+    sunspec_u16.unsigned_all_ones_unimplemented = sunspec_u32.unsigned_all_ones_unimplemented = true;
+    BOOST_TEST((modbus::decode(sunspec_u16, ones).error() == errc::value_not_implemented));
+    BOOST_TEST((modbus::decode(sunspec_u32, ones).error() == errc::value_not_implemented));
     BOOST_TEST((modbus::decode(pt(value_type::u32), std::span<std::uint16_t const>(ni16, 1)).error() ==
                errc::unexpected_response));
 }
@@ -100,6 +107,8 @@ BOOST_AUTO_TEST_CASE(the_shipped_maps_load) {
     BOOST_TEST(sunspec->enable->value == 1u);
     BOOST_TEST(sunspec->status->fault(3).has_value() == false);
     BOOST_TEST(sunspec->status->fault(99).value() == "battery fault (status 99)");
+    BOOST_TEST(sunspec->soc.unsigned_all_ones_unimplemented);
+    BOOST_TEST(!vendor->soc.unsigned_all_ones_unimplemented);
 }
 
 BOOST_AUTO_TEST_CASE(each_bad_map_gets_one_error_naming_the_point_and_field) {
@@ -136,6 +145,14 @@ BOOST_AUTO_TEST_CASE(each_bad_map_gets_one_error_naming_the_point_and_field) {
          "register map, point 'power', field 'word_order': applies only to 32-bit types"},
         {R"({"sign": "import_positive", "points": {"power": {"kind": "input", "address": 1, "type": "s16", "scale": 0}}})",
          "register map, point 'power', field 'scale': must be a finite, non-zero factor"},
+        {R"({"sign": "import_positive", "points": {"power": {"kind": "input", "address": 1, "type": "s16", "scale": -0.001}}})",
+         "register map, point 'power', field 'scale': must be positive: the direction of power is the map's 'sign'"},
+        {R"({"sign": "import_positive", "points": {"power": {"kind": "input", "address": 1, "offset": 3, "type": "s16"}}})",
+         "register map, point 'power', field 'offset': 'offset' goes with 'model'"},
+        {R"({"sign": "import_positive", "points": {"power": {"kind": "input", "address": 65535, "type": "s32"}}})",
+         "register map, point 'power', field 'address': a 32-bit value at 65535 would run past the last register"},
+        {with_points(R"(, "status": {"kind": "input", "address": 3, "type": "u16", "ok": [70000]})"),
+         "register map, point 'status', field 'ok': each value must be 0 to 65535 (the register's type)"},
         {R"({"sign": "import_positive", "points": {"power": {"kind": "input", "address": 1, "type": "s16", "scale_factor": {"model": 701}}}})",
          "register map, point 'power', field 'scale_factor.offset': missing"},
         {R"({"sign": "import_positive", "points": {"power": {"kind": "coil", "address": 1, "type": "s16"}}})",

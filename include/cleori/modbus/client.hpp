@@ -145,42 +145,80 @@ public:
     /// @brief Function 3 or 4, by `kind`.
     template <class Token>
     auto async_read(register_kind kind, std::uint8_t unit, std::uint16_t address, std::uint16_t count, Token&& token) {
-        return boost::asio::async_initiate<Token, void(boost::system::error_code, register_block)>(
-            [](auto handler, std::shared_ptr<impl> const& i, std::uint8_t fc, std::uint8_t u, std::uint16_t a,
-               std::uint16_t n) { i->read(fc, u, a, n, read_handler(std::move(handler))); },
-            token, impl_, static_cast<std::uint8_t>(kind == register_kind::holding ? 3 : 4), unit, address, count);
+        return initiate_read(impl_, impl_->executor, kind, unit, address, count, std::forward<Token>(token));
     }
     /// @brief Function 6: writes one holding register.
     template <class Token>
     auto async_write_single_register(std::uint8_t unit, std::uint16_t address, std::uint16_t value, Token&& token) {
-        return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
-            [](auto handler, std::shared_ptr<impl> const& i, std::uint8_t u, std::uint16_t a, std::uint16_t v) {
-                i->write_single(u, a, v, write_handler(std::move(handler)));
-            },
-            token, impl_, unit, address, value);
+        return initiate_write_single(impl_, impl_->executor, unit, address, value, std::forward<Token>(token));
     }
     /// @brief Function 16: writes 1–123 holding registers from `address` (the
     /// values are copied before this returns).
     template <class Token>
     auto async_write_multiple_registers(std::uint8_t unit, std::uint16_t address, std::span<std::uint16_t const> values,
                                         Token&& token) {
+        return initiate_write_multiple(impl_, impl_->executor, unit, address, values, std::forward<Token>(token));
+    }
+
+    /// @brief A reference that does not keep this client alive (see `client_ref`).
+    [[nodiscard]] class client_ref ref() const;
+
+private:
+    friend class client_ref;
+    struct impl;
+
+    // Each operation with the client's state, or none (the client is gone:
+    // the operation completes with operation_aborted on `ex`).
+    template <class Token>
+    static auto initiate_read(std::shared_ptr<impl> i, executor_type const& ex, register_kind kind, std::uint8_t unit,
+                              std::uint16_t address, std::uint16_t count, Token&& token) {
+        return boost::asio::async_initiate<Token, void(boost::system::error_code, register_block)>(
+            [](auto handler, std::shared_ptr<impl> const& im, executor_type const& e, std::uint8_t fc, std::uint8_t u,
+               std::uint16_t a, std::uint16_t n) {
+                if (!im)
+                    return boost::asio::post(e, boost::asio::append(std::move(handler),
+                                                                    make_error_code(boost::asio::error::operation_aborted),
+                                                                    register_block{}));
+                im->read(fc, u, a, n, read_handler(std::move(handler)));
+            },
+            token, std::move(i), ex, static_cast<std::uint8_t>(kind == register_kind::holding ? 3 : 4), unit, address,
+            count);
+    }
+    template <class Token>
+    static auto initiate_write_single(std::shared_ptr<impl> i, executor_type const& ex, std::uint8_t unit,
+                                      std::uint16_t address, std::uint16_t value, Token&& token) {
+        return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+            [](auto handler, std::shared_ptr<impl> const& im, executor_type const& e, std::uint8_t u, std::uint16_t a,
+               std::uint16_t v) {
+                if (!im)
+                    return boost::asio::post(
+                        e, boost::asio::append(std::move(handler), make_error_code(boost::asio::error::operation_aborted)));
+                im->write_single(u, a, v, write_handler(std::move(handler)));
+            },
+            token, std::move(i), ex, unit, address, value);
+    }
+    template <class Token>
+    static auto initiate_write_multiple(std::shared_ptr<impl> i, executor_type const& ex, std::uint8_t unit,
+                                        std::uint16_t address, std::span<std::uint16_t const> values, Token&& token) {
         register_block copy{};
-        bool const ok = !values.empty() && values.size() <= 123;
+        bool const ok = !values.empty() && values.size() <= 123 && address + values.size() - 1 <= 0xffff;
         if (ok) {
             std::copy(values.begin(), values.end(), copy.words.begin());
             copy.count = static_cast<std::uint16_t>(values.size());
         }
         return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
-            [](auto handler, std::shared_ptr<impl> const& i, std::uint8_t u, std::uint16_t a, register_block const& v,
-               bool valid) {
+            [](auto handler, std::shared_ptr<impl> const& im, executor_type const& e, std::uint8_t u, std::uint16_t a,
+               register_block const& v, bool valid) {
+                if (!im)
+                    return boost::asio::post(
+                        e, boost::asio::append(std::move(handler), make_error_code(boost::asio::error::operation_aborted)));
                 pending p{write_handler(std::move(handler))};
                 if (valid) impl::frame_write_multiple(p, u, a, v.span());
-                i->submit(std::move(p), valid);
+                im->submit(std::move(p), valid);
             },
-            token, impl_, unit, address, copy, ok);
+            token, std::move(i), ex, unit, address, copy, ok);
     }
 
-private:
     using read_handler = boost::asio::any_completion_handler<void(boost::system::error_code, register_block)>;
     using write_handler = boost::asio::any_completion_handler<void(boost::system::error_code)>;
 
@@ -378,7 +416,8 @@ private:
             std::uint8_t const fc = rx[7];
             if (rx[6] != p.unit && p.unit != 0) return finish(errc::unexpected_response);
             if (fc == (p.function | 0x80)) {
-                if (pdu != 2) return finish(errc::unexpected_response);
+                // Exception code 0 does not exist; as an error_code it would read as success.
+                if (pdu != 2 || rx[8] == 0) return finish(errc::unexpected_response);
                 ++stats.answered;
                 ++stats.exceptions;
                 return finish(boost::system::error_code(rx[8], modbus_category()));
@@ -461,5 +500,46 @@ private:
 
     std::shared_ptr<impl> impl_;
 };
+
+/// @brief A reference to a `client` that does not keep it alive, with the
+/// same operations. A device holds one: an operation started after the client
+/// is gone completes with `operation_aborted` (on the executor the client had)
+/// instead of touching freed memory.
+class client_ref {
+public:
+    using executor_type = client::executor_type;
+
+    explicit client_ref(client const& c) : impl_(c.impl_), executor_(c.impl_->executor) {}
+
+    [[nodiscard]] executor_type get_executor() const noexcept { return executor_; }
+    /// @brief The client's connection generation, 0 once it is gone.
+    [[nodiscard]] std::uint64_t connection_generation() const noexcept {
+        auto i = impl_.lock();
+        return i ? i->stats.connects : 0;
+    }
+    template <class Token>
+    auto async_read(register_kind kind, std::uint8_t unit, std::uint16_t address, std::uint16_t count, Token&& token) {
+        return client::initiate_read(impl_.lock(), executor_, kind, unit, address, count, std::forward<Token>(token));
+    }
+    template <class Token>
+    auto async_read_holding_registers(std::uint8_t unit, std::uint16_t address, std::uint16_t count, Token&& token) {
+        return async_read(register_kind::holding, unit, address, count, std::forward<Token>(token));
+    }
+    template <class Token>
+    auto async_write_single_register(std::uint8_t unit, std::uint16_t address, std::uint16_t value, Token&& token) {
+        return client::initiate_write_single(impl_.lock(), executor_, unit, address, value, std::forward<Token>(token));
+    }
+    template <class Token>
+    auto async_write_multiple_registers(std::uint8_t unit, std::uint16_t address, std::span<std::uint16_t const> values,
+                                        Token&& token) {
+        return client::initiate_write_multiple(impl_.lock(), executor_, unit, address, values, std::forward<Token>(token));
+    }
+
+private:
+    std::weak_ptr<client::impl> impl_;
+    executor_type executor_;
+};
+
+inline client_ref client::ref() const { return client_ref(*this); }
 
 } // namespace cleori::modbus

@@ -28,8 +28,10 @@
 
 namespace cleori::modbus {
 
-/// @brief Modbus errors: exception responses (values 1–11 are the Modbus
-/// exception codes) and protocol, connection and configuration failures.
+/// @brief Modbus errors: exception responses (values 1–255 are the Modbus
+/// exception code the device sent; 1–11 are the standard ones) and the
+/// client's own protocol, connection and configuration failures (256 and up,
+/// so no device can send one of them).
 enum class errc {
     // Exception responses from the server (Modbus Application Protocol v1.1b3, section 7)
     illegal_function = 1,
@@ -43,14 +45,14 @@ enum class errc {
     gateway_path_unavailable = 10,
     gateway_target_failed = 11,
     // The client's own
-    timeout = 100,           ///< no complete answer within the request timeout
+    timeout = 256,           ///< no complete answer within the request timeout
     connection_closed,       ///< the server closed the connection before the answer was complete
     bad_frame,               ///< an MBAP header with a protocol id other than 0 or an impossible length
     unexpected_response,     ///< a frame for this request with the wrong unit, function, byte count or echo
     invalid_request,         ///< a register count or address the protocol cannot carry
     queue_full,              ///< more requests waiting than client_options::max_queue
     // The register map and the battery
-    value_out_of_range = 200, ///< a setpoint that the register type cannot hold after scaling
+    value_out_of_range = 512, ///< a setpoint that the register type cannot hold after scaling
     value_not_implemented,    ///< the device reports the type's "not implemented" value (e.g. SunSpec 0x8000)
     sunspec_not_found,        ///< no "SunS" marker at the base addresses tried
     sunspec_bad_chain,        ///< the model chain runs past the address space or loops
@@ -62,7 +64,10 @@ class errc_category_impl final : public boost::system::error_category {
 public:
     constexpr errc_category_impl() noexcept : boost::system::error_category(0xc1e0'41a0'7b2d'0002ULL) {}
     const char* name() const noexcept override { return "cleori.modbus"; }
-    std::string message(int ev) const override { return message(ev, nullptr, 0); }
+    std::string message(int ev) const override {
+        char buf[64];
+        return message(ev, buf, sizeof buf);
+    }
     const char* message(int ev, char* buf, std::size_t len) const noexcept override {
         switch (static_cast<errc>(ev)) {
         case errc::illegal_function: return "Modbus exception 1: illegal function (the device does not support this function code)";
@@ -86,11 +91,11 @@ public:
         case errc::sunspec_not_found: return "no SunSpec marker ('SunS') at the base address";
         case errc::sunspec_bad_chain: return "the SunSpec model chain is malformed";
         }
-        if (buf && len) {
-            std::snprintf(buf, len, "Modbus exception %d", ev);
+        if (buf && len && ev >= 1 && ev <= 255) {
+            std::snprintf(buf, len, "Modbus exception %d (not a standard code)", ev);
             return buf;
         }
-        return "Modbus error";
+        return ev >= 1 && ev <= 255 ? "Modbus exception (not a standard code)" : "Modbus error";
     }
 };
 
@@ -104,16 +109,20 @@ public:
     std::string message(int ev) const override {
         std::lock_guard lock(mutex_);
         if (ev >= 1 && static_cast<std::size_t>(ev) <= texts_.size()) return texts_[static_cast<std::size_t>(ev) - 1];
-        return "device error";
+        return "device error (more distinct device errors than cleori keeps texts for)";
     }
-    // Codes start at 1: an error_code of value 0 means success.
+    // Codes start at 1: an error_code of value 0 means success. The table
+    // is capped: a map that mistakes a counter for a status register must
+    // not grow it for ever.
     int intern(std::string_view text) const {
         std::lock_guard lock(mutex_);
         for (std::size_t i = 0; i < texts_.size(); ++i)
             if (texts_[i] == text) return static_cast<int>(i + 1);
+        if (texts_.size() >= max_texts) return static_cast<int>(max_texts + 1);
         texts_.emplace_back(text);
         return static_cast<int>(texts_.size());
     }
+    static constexpr std::size_t max_texts = 4096;
 
 private:
     mutable std::mutex mutex_;

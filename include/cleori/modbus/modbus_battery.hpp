@@ -28,7 +28,12 @@
 /// (0x8000 on s16, NaN on f32) is left out of the reading; if both power and
 /// SoC are, the read fails. What a setpoint does: read the status (if the map
 /// has one) and refuse on a fault; write the enable point once per
-/// connection; read the setpoint's scale factor (if any); write the value.
+/// connection; read the setpoint's scale factor (if any); write the value —
+/// unless a newer setpoint started meanwhile, in which case this one completes
+/// with `operation_aborted` and writes nothing, so an older value never lands
+/// after a newer one. The heartbeat is written only while the device is used
+/// (a reading or a setpoint within max(30 s, 3 periods)): a controller that
+/// stopped driving the battery lets the PCS watchdog trip.
 /// See doc/devices.md.
 
 #include <cleori/device/battery_device.hpp>
@@ -37,9 +42,11 @@
 #include <cleori/modbus/error.hpp>
 #include <cleori/modbus/register_map.hpp>
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -59,6 +66,7 @@ struct modbus_battery_stats {
     std::uint64_t setpoint_failures = 0;  ///< setpoints refused or failed (faults included)
     std::uint64_t heartbeats = 0;         ///< heartbeat writes that succeeded
     std::uint64_t heartbeat_failures = 0; ///< heartbeat writes that failed
+    std::uint64_t heartbeats_withheld = 0; ///< beats skipped because nothing used the device for 30 s
 };
 
 /// @brief A battery behind a Modbus TCP PCS/BMS, described by a register map.
@@ -112,23 +120,26 @@ private:
 
     struct state : std::enable_shared_from_this<state> {
         state(modbus::client& c, modbus::register_map m, battery_ratings r)
-            : plc(&c), map(std::move(m)), ratings(r), timer(c.get_executor()), resolved(!map.uses_sunspec()) {
+            : plc(c.ref()), map(std::move(m)), ratings(r), timer(c.get_executor()), resolved(!map.uses_sunspec()) {
             if (resolved) plan();
         }
 
-        modbus::client* plc;
+        modbus::client_ref plc; // a client destroyed first aborts what we start, never crashes
         modbus::register_map map;
         battery_ratings ratings;
         boost::asio::steady_timer timer;
         bool resolved;
         bool stopped = false;
         std::optional<std::uint64_t> enabled_on{}; // connection generation the enable point was written on
+        std::uint64_t apply_seq = 0;               // the newest setpoint; an older one must not write after it
+        std::chrono::steady_clock::time_point last_used = std::chrono::steady_clock::now();
         std::uint16_t beat_count = 0;
         std::optional<std::string> fault{};
         modbus_battery_stats stats{};
         std::vector<block> reading{}; // the requests a reading makes
 
         std::uint8_t unit() const noexcept { return map.unit_id; }
+        static boost::system::error_code aborted() { return make_error_code(boost::asio::error::operation_aborted); }
 
         // --- SunSpec discovery ------------------------------------------------
 
@@ -140,9 +151,10 @@ private:
         using model_table = std::map<std::uint16_t, std::pair<std::uint16_t, std::uint16_t>>; // id → (address, length)
 
         static void find_marker(std::shared_ptr<state> const& s, std::size_t i, done next) {
+            if (s->stopped) return next(aborted());
             if (i >= s->map.sunspec_bases.size()) return next(modbus::errc::sunspec_not_found);
             std::uint16_t const base = s->map.sunspec_bases[i];
-            s->plc->async_read_holding_registers(
+            s->plc.async_read_holding_registers(
                 s->unit(), base, 2, [s, i, base, next = std::move(next)](boost::system::error_code ec, modbus::register_block b) mutable {
                     if (!ec && b[0] == 0x5375 && b[1] == 0x6e53) {
                         return walk(s, static_cast<std::uint32_t>(base) + 2, std::make_shared<model_table>(), 0,
@@ -150,14 +162,15 @@ private:
                     }
                     // An exception (no such register) or another marker: try the next base.
                     if (ec && ec.category() != modbus::modbus_category()) return next(ec);
-                    if (ec && ec.value() >= 100) return next(ec);
+                    if (ec && ec.value() >= 256) return next(ec); // the client's own: timeout, closed …
                     find_marker(s, i + 1, std::move(next));
                 });
         }
 
         static void walk(std::shared_ptr<state> const& s, std::uint32_t at, std::shared_ptr<model_table> models, int n, done next) {
+            if (s->stopped) return next(aborted());
             if (at + 2 > 0x10000u || n > 256) return next(modbus::errc::sunspec_bad_chain);
-            s->plc->async_read_holding_registers(
+            s->plc.async_read_holding_registers(
                 s->unit(), static_cast<std::uint16_t>(at), 2,
                 [s, at, models, n, next = std::move(next)](boost::system::error_code ec, modbus::register_block b) mutable {
                     if (ec) return next(ec);
@@ -240,7 +253,7 @@ private:
         static std::span<std::uint16_t const> words(std::vector<block> const& blocks, modbus::register_kind kind,
                                                     std::uint16_t address, std::uint16_t count) {
             for (auto const& b : blocks)
-                if (b.kind == kind && address >= b.address && address + count <= b.address + b.count)
+                if (b.kind == kind && address >= b.address && address + count <= b.address + b.data.count)
                     return b.data.span().subspan(address - b.address, count);
             return {};
         }
@@ -262,9 +275,10 @@ private:
 
         static void read_blocks(std::shared_ptr<state> const& s, std::shared_ptr<std::vector<block>> out, std::size_t i,
                                 done next) {
+            if (s->stopped) return next(aborted());
             if (i >= out->size()) return next({});
             auto const& b = (*out)[i];
-            s->plc->async_read(b.kind, s->unit(), b.address, b.count,
+            s->plc.async_read(b.kind, s->unit(), b.address, b.count,
                                [s, out, i, next = std::move(next)](boost::system::error_code ec, modbus::register_block data) mutable {
                                    if (ec) return next(ec);
                                    (*out)[i].data = data;
@@ -294,6 +308,7 @@ private:
         double to_cleori(double kw) const noexcept { return map.sign == modbus::sign_convention::export_positive ? -kw : kw; }
 
         static void read_state(std::shared_ptr<state> const& s, std::function<void(boost::system::error_code, battery_state)> h) {
+            s->last_used = std::chrono::steady_clock::now();
             resolve(s, [s, h = std::move(h)](boost::system::error_code ec) mutable {
                 if (ec) return s->read_failed(h, ec);
                 auto blocks = std::make_shared<std::vector<block>>(s->reading);
@@ -321,19 +336,21 @@ private:
         // --- setpoint --------------------------------------------------------
 
         static void apply(std::shared_ptr<state> const& s, kilowatts p, done h) {
+            s->last_used = std::chrono::steady_clock::now();
             auto fail = [s](done& f, boost::system::error_code ec) {
                 ++s->stats.setpoint_failures;
                 f(ec);
             };
-            resolve(s, [s, p, h = std::move(h), fail](boost::system::error_code ec) mutable {
+            auto const seq = ++s->apply_seq;
+            resolve(s, [s, p, seq, h = std::move(h), fail](boost::system::error_code ec) mutable {
                 if (ec) return fail(h, ec);
                 // Baseline (0 kW) is written whatever the status says: it is
                 // always safe, and refusing it would fail the agent's stop.
-                check_status(s, p == kilowatts{0.0}, [s, p, h = std::move(h), fail](boost::system::error_code ec2) mutable {
+                check_status(s, p == kilowatts{0.0}, [s, p, seq, h = std::move(h), fail](boost::system::error_code ec2) mutable {
                     if (ec2) return fail(h, ec2);
-                    enable(s, [s, p, h = std::move(h), fail](boost::system::error_code ec3) mutable {
+                    enable(s, [s, p, seq, h = std::move(h), fail](boost::system::error_code ec3) mutable {
                         if (ec3) return fail(h, ec3);
-                        write_setpoint(s, p, [s, h = std::move(h), fail](boost::system::error_code ec4) mutable {
+                        write_setpoint(s, p, seq, [s, h = std::move(h), fail](boost::system::error_code ec4) mutable {
                             if (ec4) return fail(h, ec4);
                             ++s->stats.setpoints;
                             h({});
@@ -344,6 +361,7 @@ private:
         }
 
         static void check_status(std::shared_ptr<state> const& s, bool baseline, done next) {
+            if (s->stopped) return next(aborted());
             if (!s->map.status || baseline) return next({});
             auto const& p = s->map.status->where;
             auto blocks = std::make_shared<std::vector<block>>(
@@ -355,46 +373,61 @@ private:
         }
 
         static void enable(std::shared_ptr<state> const& s, done next) {
-            if (!s->map.enable || s->enabled_on == s->plc->connection_generation()) return next({});
+            if (s->stopped) return next(aborted());
+            if (!s->map.enable || s->enabled_on == s->plc.connection_generation()) return next({});
             auto const& e = *s->map.enable;
-            s->plc->async_write_single_register(s->unit(), *e.where.where.address, e.value,
+            s->plc.async_write_single_register(s->unit(), *e.where.where.address, e.value,
                                                 [s, next = std::move(next)](boost::system::error_code ec) mutable {
-                                                    if (!ec) s->enabled_on = s->plc->connection_generation();
+                                                    if (!ec) s->enabled_on = s->plc.connection_generation();
                                                     next(ec);
                                                 });
         }
 
-        static void write_setpoint(std::shared_ptr<state> const& s, kilowatts p, done next) {
+        static void write_setpoint(std::shared_ptr<state> const& s, kilowatts p, std::uint64_t seq, done next) {
             auto const& pt = s->map.setpoint;
-            if (!pt.scale_factor) return write_scaled(s, p, 0, std::move(next));
-            s->plc->async_read(pt.kind, s->unit(), *pt.scale_factor->address, 1,
-                               [s, p, next = std::move(next)](boost::system::error_code ec, modbus::register_block b) mutable {
+            if (!pt.scale_factor) return write_scaled(s, p, seq, 0, std::move(next));
+            s->plc.async_read(pt.kind, s->unit(), *pt.scale_factor->address, 1,
+                               [s, p, seq, next = std::move(next)](boost::system::error_code ec, modbus::register_block b) mutable {
                                    if (ec) return next(ec);
                                    if (b[0] == 0x8000) return next(modbus::errc::value_not_implemented);
                                    auto const sf = static_cast<std::int16_t>(b[0]);
                                    if (sf < -10 || sf > 10) return next(modbus::errc::value_out_of_range);
-                                   write_scaled(s, p, sf, std::move(next));
+                                   write_scaled(s, p, seq, sf, std::move(next));
                                });
         }
 
-        static void write_scaled(std::shared_ptr<state> const& s, kilowatts p, std::int16_t sf, done next) {
+        static void write_scaled(std::shared_ptr<state> const& s, kilowatts p, std::uint64_t seq, std::int16_t sf, done next) {
+            // A newer setpoint started while this one read the status or a
+            // scale factor: writing now would overwrite it with an older
+            // value. The client sends in order, so checking here is enough.
+            if (s->stopped || seq != s->apply_seq) return next(aborted());
             auto const& pt = s->map.setpoint;
             auto enc = modbus::encode(pt, s->to_cleori(p.in_kw()) / modbus::factor(pt, sf));
             if (!enc) return next(enc.error());
             auto const [w, n] = *enc;
             if (n == 1)
-                return s->plc->async_write_single_register(s->unit(), *pt.where.address, w[0], std::move(next));
-            s->plc->async_write_multiple_registers(s->unit(), *pt.where.address, std::span<std::uint16_t const>(w.data(), n),
+                return s->plc.async_write_single_register(s->unit(), *pt.where.address, w[0], std::move(next));
+            s->plc.async_write_multiple_registers(s->unit(), *pt.where.address, std::span<std::uint16_t const>(w.data(), n),
                                                    std::move(next));
         }
 
         // --- heartbeat -------------------------------------------------------
+
+        static std::chrono::milliseconds idle_limit(state const& s) {
+            return std::max(std::chrono::milliseconds(30000), 3 * s.map.heartbeat->period);
+        }
 
         static void beat(std::shared_ptr<state> const& s) {
             s->timer.expires_after(s->map.heartbeat->period);
             s->timer.async_wait([w = std::weak_ptr<state>(s)](boost::system::error_code ec) {
                 auto self = w.lock();
                 if (ec || !self || self->stopped) return;
+                // Fed only while the agent uses the device: if the controller
+                // stops reading and commanding, the PCS watchdog must trip.
+                if (std::chrono::steady_clock::now() - self->last_used > idle_limit(*self)) {
+                    ++self->stats.heartbeats_withheld;
+                    return beat(self);
+                }
                 resolve(self, [s = self](boost::system::error_code rec) {
                     if (s->stopped) return;
                     if (rec) {
@@ -403,7 +436,7 @@ private:
                     }
                     auto const& hb = s->map.heartbeat->where;
                     s->beat_count = static_cast<std::uint16_t>((s->beat_count + 1) % (hb.type == modbus::value_type::s16 ? 32768 : 65536));
-                    s->plc->async_write_single_register(s->unit(), *hb.where.address, s->beat_count,
+                    s->plc.async_write_single_register(s->unit(), *hb.where.address, s->beat_count,
                                                         [s](boost::system::error_code wec) {
                                                             if (wec) ++s->stats.heartbeat_failures;
                                                             else ++s->stats.heartbeats;

@@ -86,6 +86,9 @@ struct point {
     word_order order = word_order::high_first;
     double scale = 1.0;
     std::optional<register_address> scale_factor{}; ///< a SunSpec `sunssf` register (s16)
+    /// SunSpec's rule that all ones (0xFFFF, 0xFFFFFFFF) in an unsigned point
+    /// means "not implemented"; set for points addressed by SunSpec model.
+    bool unsigned_all_ones_unimplemented = false;
 };
 
 /// @brief A register written on a period that the PCS watches (its watchdog).
@@ -153,11 +156,15 @@ inline result<double> decode(point const& p, std::span<std::uint16_t const> word
         return p.order == word_order::high_first ? (first << 16) | second : (second << 16) | first;
     };
     switch (p.type) {
-    case value_type::u16: return static_cast<double>(words[0]);
+    case value_type::u16:
+        if (p.unsigned_all_ones_unimplemented && words[0] == 0xffff) return make_error_code(errc::value_not_implemented);
+        return static_cast<double>(words[0]);
     case value_type::s16:
         if (words[0] == 0x8000) return make_error_code(errc::value_not_implemented);
         return static_cast<double>(static_cast<std::int16_t>(words[0]));
-    case value_type::u32: return static_cast<double>(join());
+    case value_type::u32:
+        if (p.unsigned_all_ones_unimplemented && join() == 0xffff'ffffu) return make_error_code(errc::value_not_implemented);
+        return static_cast<double>(join());
     case value_type::s32: {
         auto const v = join();
         if (v == 0x8000'0000u) return make_error_code(errc::value_not_implemented);
@@ -255,6 +262,7 @@ struct map_reader {
             return make_error_code(cleori::error::json_value_out_of_range);
         };
         if (addr && model) return bad(fa, "give either 'address' or 'model' and 'offset', not both");
+        if (addr && o.if_contains("offset")) return bad(fo, "'offset' goes with 'model'; with 'address' remove it");
         if (addr) {
             auto n = integer(*addr);
             if (!n || *n < 0 || *n > 65535) return bad(fa, "must be a register address, 0 to 65535");
@@ -310,6 +318,7 @@ struct map_reader {
             return fail<point>(name, err.substr(0, nl), err.substr(nl + 1), cleori::error::json_value_out_of_range);
         }
         p.where = *a;
+        p.unsigned_all_ones_unimplemented = !a->address.has_value();
         auto const* type = o->if_contains("type");
         if (!type) return fail<point>(name, "type", "missing: one of u16, s16, u32, s32, f32", cleori::error::json_missing_field);
         if (!type->is_string()) return fail<point>(name, "type", "must be one of u16, s16, u32, s32, f32", cleori::error::json_wrong_type);
@@ -333,11 +342,17 @@ struct map_reader {
             if (register_count(p.type) == 1)
                 return fail<point>(name, "word_order", "applies only to 32-bit types (u32, s32, f32)", cleori::error::json_value_out_of_range);
         }
+        if (p.where.address && *p.where.address + register_count(p.type) - 1 > 0xffff)
+            return fail<point>(name, "address", "a 32-bit value at 65535 would run past the last register",
+                               cleori::error::json_value_out_of_range);
         if (auto const* sc = o->if_contains("scale")) {
             if (!sc->is_number()) return fail<point>(name, "scale", "must be a number", cleori::error::json_wrong_type);
             p.scale = sc->to_number<double>();
             if (!std::isfinite(p.scale) || p.scale == 0.0 || std::fabs(p.scale) > 1e9 || std::fabs(p.scale) < 1e-9)
                 return fail<point>(name, "scale", "must be a finite, non-zero factor between 1e-9 and 1e9", cleori::error::json_value_out_of_range);
+            if (p.scale < 0)
+                return fail<point>(name, "scale", "must be positive: the direction of power is the map's 'sign'",
+                                   cleori::error::json_value_out_of_range);
         }
         if (auto const* sf = o->if_contains("scale_factor")) {
             auto const* so = sf->if_object();
@@ -461,12 +476,13 @@ inline result<register_map> parse_register_map(std::string_view json, std::strin
         if (st.where.type == value_type::f32 || st.where.type == value_type::s16 || st.where.type == value_type::s32)
             return rd.fail("status", "type", "a status register is unsigned (u16 or u32)", error::json_value_out_of_range);
         auto const& so = v->as_object();
+        long long const status_max = st.where.type == value_type::u16 ? 0xffffLL : 0xffff'ffffLL;
         if (auto const* ok = so.if_contains("ok")) {
             auto const* arr = ok->if_array();
             if (!arr || arr->empty()) return rd.fail("status", "ok", "must be a non-empty array of status values", error::json_wrong_type);
             for (auto const& x : *arr) {
                 auto n = detail::map_reader::integer(x);
-                if (!n || *n < 0 || *n > 0xffff'ffffLL) return rd.fail("status", "ok", "each value must be 0 to 4294967295", error::json_value_out_of_range);
+                if (!n || *n < 0 || *n > status_max) return rd.fail("status", "ok", "each value must be 0 to " + std::to_string(status_max) + " (the register's type)", error::json_value_out_of_range);
                 st.ok.push_back(static_cast<std::uint32_t>(*n));
             }
         }
@@ -477,8 +493,8 @@ inline result<register_map> parse_register_map(std::string_view json, std::strin
                 std::string const key(kv.key().data(), kv.key().size());
                 char* end = nullptr;
                 unsigned long long const n = std::strtoull(key.c_str(), &end, 10);
-                if (key.empty() || *end != '\0' || n > 0xffff'ffffULL || key[0] == '-')
-                    return rd.fail("status", "faults." + key, "the key must be a status value, 0 to 4294967295", error::json_value_out_of_range);
+                if (key.empty() || *end != '\0' || n > static_cast<unsigned long long>(status_max) || key[0] == '-')
+                    return rd.fail("status", "faults." + key, "the key must be a status value, 0 to " + std::to_string(status_max) + " (the register's type)", error::json_value_out_of_range);
                 if (!kv.value().is_string() || kv.value().get_string().empty())
                     return rd.fail("status", "faults." + key, "must be the fault's name, a non-empty string", error::json_wrong_type);
                 st.faults.emplace_back(static_cast<std::uint32_t>(n), std::string(detail::map_reader::sv(kv.value().get_string())));
