@@ -10,8 +10,6 @@
 #include "console.hpp"
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 using namespace cleori::literals;
 
@@ -52,19 +50,7 @@ int main(int argc, char** argv) {
               << " ms, polling every " << config.poll_interval.count() << " ms, battery at " << battery.soc() << std::endl;
 
     // Stop on SIGINT/SIGTERM or after --duration; the agent returns the battery to baseline first.
-    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-    boost::asio::steady_timer timer(io);
-    auto stop = [&] {
-        signals.cancel();
-        timer.cancel();
-        agent.stop();
-    };
-    signals.async_wait([&](boost::system::error_code ec, int) { if (!ec) stop(); });
-    if (duration.count() > 0) {
-        timer.expires_after(duration);
-        timer.async_wait([&](boost::system::error_code ec) { if (!ec) stop(); });
-    }
-    while (!agent.stopped() && io.run_one()) {}
+    example::run_until_stopped(io, agent, duration);
 
     auto const& k = agent.counters();
     std::cout << example::clock_text() << " agent: stopped at baseline. samples " << k.samples_sent << "/"

@@ -16,8 +16,6 @@
 #include "console.hpp"
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <fstream>
 #include <iterator>
@@ -83,19 +81,7 @@ int main(int argc, char** argv) {
               << " at " << modbus_at << " unit " << int{map->unit_id} << std::endl;
 
     // Stop on SIGINT/SIGTERM or after --duration; the agent returns the battery to baseline first.
-    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-    boost::asio::steady_timer timer(io);
-    auto stop = [&] {
-        signals.cancel();
-        timer.cancel();
-        agent.stop();
-    };
-    signals.async_wait([&](boost::system::error_code ec, int) { if (!ec) stop(); });
-    if (duration.count() > 0) {
-        timer.expires_after(duration);
-        timer.async_wait([&](boost::system::error_code ec) { if (!ec) stop(); });
-    }
-    while (!agent.stopped() && io.run_one()) {}
+    example::run_until_stopped(io, agent, duration);
 
     auto const& k = agent.counters();
     auto const& m = battery.stats();

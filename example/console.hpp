@@ -1,7 +1,11 @@
 #pragma once
-// Shared by the examples: reading options, the token, and printing what the
-// agent does as it happens.
+// Shared by the examples: reading options, the token, printing what the
+// agent does as it happens, and running until a signal or a time limit.
 #include <cleori/engine/agent.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <cstdlib>
 #include <fstream>
@@ -87,6 +91,26 @@ void narrate(Agent& agent, std::string who) {
     agent.set_logger([line](cleori::log_level l, std::string_view text) {
         if (l >= cleori::log_level::warning) line(text);
     });
+}
+
+// Runs `io` until the agent has stopped: on SIGINT/SIGTERM or after
+// `duration` (0: no limit) it stops the agent, which returns the battery to
+// baseline first.
+template <class Agent>
+void run_until_stopped(boost::asio::io_context& io, Agent& agent, std::chrono::milliseconds duration) {
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    boost::asio::steady_timer timer(io);
+    auto stop = [&] {
+        signals.cancel();
+        timer.cancel();
+        agent.stop();
+    };
+    signals.async_wait([&](boost::system::error_code ec, int) { if (!ec) stop(); });
+    if (duration.count() > 0) {
+        timer.expires_after(duration);
+        timer.async_wait([&](boost::system::error_code ec) { if (!ec) stop(); });
+    }
+    while (!agent.stopped() && io.run_one()) {}
 }
 
 } // namespace example
