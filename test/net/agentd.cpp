@@ -151,7 +151,14 @@ BOOST_AUTO_TEST_CASE(three_assets_ready_metrics_and_sigterm_to_baseline) {
     s.run();
     auto plant = cleori::test::libmodbus_plant({"--response-ms", "200", "--watchdog-ms", "3000"});
     cleori::test::temp_dir dir;
-    for (int i = 0; i < 3; ++i) std::ofstream(dir / ("a" + std::to_string(i + 1) + ".token")) << tokens[i] << "\n";
+    // The tokens arrive as systemd delivers them: a directory loaded with
+    // LoadCredential=tokens:… names each file "tokens_<file>" (a1, a2); a
+    // credential of its own keeps its name (a3, with a byte-order mark and
+    // spaces the daemon drops).
+    std::filesystem::create_directory(dir / "credentials");
+    std::ofstream(dir / "credentials" / "tokens_a1.token") << tokens[0] << "\n";
+    std::ofstream(dir / "credentials" / "tokens_a2.token") << tokens[1] << "\r\n";
+    std::ofstream(dir / "credentials" / "a3.token") << "\xEF\xBB\xBF  " << tokens[2] << "  \n";
     std::filesystem::create_directory(dir / "state");
     std::ofstream(dir / "agentd.toml") << "[cleori]\nbase_url = \"http://127.0.0.1:" << s.port
                                        << "\"\ntelemetry_interval_s = 0.5\npoll_interval_s = 0.5\n"
@@ -170,7 +177,10 @@ BOOST_AUTO_TEST_CASE(three_assets_ready_metrics_and_sigterm_to_baseline) {
     auto const log_path = dir / "agentd.log";
     cleori::test::child_process daemon(
         {CLEORI_AGENTD, "--config", (dir / "agentd.toml").string()},
-        {.env = {{"NOTIFY_SOCKET", notify.path().string()}, {"WATCHDOG_USEC", "1000000"}, {"JOURNAL_STREAM", ""}},
+        {.env = {{"NOTIFY_SOCKET", notify.path().string()},
+                 {"WATCHDOG_USEC", "1000000"},
+                 {"JOURNAL_STREAM", ""},
+                 {"CREDENTIALS_DIRECTORY", (dir / "credentials").string()}},
          .output = log_path.string()});
 
     // READY once every asset has polled.
@@ -263,23 +273,64 @@ BOOST_AUTO_TEST_CASE(a_bad_configuration_exits_2_naming_each_error) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(a_token_cleori_refuses_exits_3) {
+BOOST_AUTO_TEST_CASE(a_refused_token_stops_its_asset_and_every_one_refused_exits_3) {
     sim_thread s;
     s.run();
     cleori::test::temp_dir dir;
     std::string const wrong = "agentd-wrong-token-never-logged";
-    std::ofstream(dir / "a.token") << wrong << "\n";
-    std::ofstream(dir / "agentd.toml") << "[cleori]\nbase_url = \"http://127.0.0.1:" << s.port
-                                       << "\"\ntelemetry_interval_s = 0.2\npoll_interval_s = 0.2\n"
-                                          "[daemon]\nmetrics_listen = \"\"\nauth_failures_to_exit = 3\n"
-                                          "[[asset]]\nid = \"refused\"\ntoken_file = \"a.token\"\ndevice = \"simulated\"\n";
+    std::ofstream(dir / "wrong.token") << wrong << "\n";
+    std::ofstream(dir / "good.token") << tokens[0] << "\n";
+    auto config = [&](bool with_good) {
+        std::ofstream f(dir / "agentd.toml");
+        f << "[cleori]\nbase_url = \"http://127.0.0.1:" << s.port
+          << "\"\ntelemetry_interval_s = 0.2\npoll_interval_s = 0.2\n"
+             "[daemon]\nmetrics_listen = \"\"\nauth_failures_to_exit = 3\n"
+             "[[asset]]\nid = \"refused\"\ntoken_file = \"wrong.token\"\ndevice = \"simulated\"\n";
+        if (with_good) f << "[[asset]]\nid = \"good\"\ntoken_file = \"good.token\"\ndevice = \"simulated\"\n";
+    };
     auto const log_path = dir / "agentd.log";
+    // One refused asset of two: it stops, the site goes on, SIGTERM ends it cleanly.
+    config(true);
+    {
+        cleori::test::child_process p({CLEORI_AGENTD, "--config", (dir / "agentd.toml").string()}, {.output = log_path.string()});
+        BOOST_TEST_REQUIRE(wait_for([&] { return slurp(log_path).find("This asset stops") != std::string::npos; }, 20s),
+                           slurp(log_path));
+        std::this_thread::sleep_for(1s);
+        BOOST_TEST(p.running());
+        int const status = p.kill(SIGTERM, 20s);
+        auto const log = slurp(log_path);
+        BOOST_TEST(exit_status(status) == 0, log);
+        BOOST_TEST(log.find("level=error asset=refused msg=\"Cleori answered 401 to") != std::string::npos, log);
+        BOOST_TEST(log.find("level=info asset=good msg=\"stopped at baseline") != std::string::npos, log);
+        BOOST_TEST(log.find(wrong) == std::string::npos);
+    }
+    // Every asset refused: exit 3.
+    std::filesystem::remove(log_path);
+    config(false);
     cleori::test::child_process p({CLEORI_AGENTD, "--config", (dir / "agentd.toml").string()}, {.output = log_path.string()});
     int const status = p.kill(0, 30s); // signal 0: wait for it to exit by itself
     auto const log = slurp(log_path);
     BOOST_TEST(exit_status(status) == 3, log);
     BOOST_TEST(log.find("level=error asset=refused msg=\"Cleori answered 401 to") != std::string::npos, log);
     BOOST_TEST(log.find(wrong) == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(token_files_are_checked_without_being_quoted) {
+    cleori::test::temp_dir dir;
+    std::string const secret = "agentd-secret-with-a-newline-inside";
+    std::ofstream(dir / "bad.token") << "agentd-secret\rX-Injected: 1\n";
+    std::ofstream(dir / "agentd.toml") << "[cleori]\nbase_url = \"https://cleori.example\"\n"
+                                          "[[asset]]\nid = \"x\"\ntoken_file = \"bad.token\"\ndevice = \"simulated\"\n"
+                                          "[[asset]]\nid = \"y\"\ntoken_file = \"" << secret << "-pasted-where-a-file-name-belongs-0123456789\"\ndevice = \"simulated\"\n";
+    auto const log_path = dir / "out.log";
+    cleori::test::child_process p({CLEORI_AGENTD, "--check-config", (dir / "agentd.toml").string()}, {.output = log_path.string()});
+    BOOST_TEST(exit_status(p.kill(0, 10s)) == 2);
+    auto const out = slurp(log_path);
+    BOOST_TEST(out.find(":5: [[asset]] 'x': token file") != std::string::npos, out);
+    BOOST_TEST(out.find("holds a character a bearer token cannot have") != std::string::npos, out);
+    BOOST_TEST(out.find(":9: [[asset]] 'y': token file (the name given) cannot be read") != std::string::npos, out);
+    BOOST_TEST(out.find("agentd-secret") == std::string::npos, out);
+    BOOST_TEST(out.find("X-Injected") == std::string::npos, out);
 }
 
 BOOST_AUTO_TEST_CASE(the_unit_files_pass_systemd_analyze_verify) {

@@ -9,8 +9,11 @@
 
 #include <toml++/toml.h>
 
+#include <unistd.h>
+
 #include <boost/asio/ip/address.hpp>
 
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -125,7 +128,7 @@ public:
     }
 
     std::optional<double> number(toml::table const& t, std::string_view key, std::string_view where, double lo, double hi,
-                                 bool required, std::string_view unit = "") {
+                                 bool required, std::string_view unit = "", bool integer = false) {
         auto const* n = t.get(key);
         if (!n) {
             if (required)
@@ -138,6 +141,10 @@ public:
         else if (n->is_floating_point()) v = n->as_floating_point()->get();
         if (!v) {
             error(n->source(), std::string(where) + "." + std::string(key) + " must be a number", "write a number without quotes");
+            return std::nullopt;
+        }
+        if (integer && std::isfinite(*v) && std::nearbyint(*v) != *v) {
+            error(n->source(), std::string(where) + "." + std::string(key) + " must be a whole number", "drop the fraction");
             return std::nullopt;
         }
         if (!std::isfinite(*v) || *v < lo || *v > hi) {
@@ -181,6 +188,56 @@ private:
     std::vector<config_error>& errors_;
 };
 
+// Reads a token file: at most 4 KiB, a UTF-8 byte-order mark and surrounding
+// white space dropped, the first line only. Empty on failure, with `why`
+// saying what is wrong, never quoting the content.
+inline std::string read_token_file(std::filesystem::path const& p, std::string& why) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) {
+        why = "cannot be read";
+        return {};
+    }
+    std::string text(4097, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > 4096) {
+        why = "is larger than 4 KiB: not a token";
+        return {};
+    }
+    if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
+    auto const nl = text.find('\n');
+    if (nl != std::string::npos) text.resize(nl);
+    auto const first = text.find_first_not_of(" \t\r");
+    auto const last = text.find_last_not_of(" \t\r");
+    text = first == std::string::npos ? std::string() : text.substr(first, last - first + 1);
+    if (text.empty()) {
+        why = "is empty";
+        return {};
+    }
+    // A bearer token (RFC 6750 b64token): anything else would break the header.
+    for (char c : text)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || std::string_view("-._~+/=").find(c) != std::string_view::npos)) {
+            why = "holds a character a bearer token cannot have (letters, digits and -._~+/= only)";
+            return {};
+        }
+    return text;
+}
+
+// Where a relative token_file is. systemd's LoadCredential= of a directory
+// names each file's credential "<id>_<file>" ("tokens_battery-1.token");
+// a credential given one by one keeps its own name. Both are looked for.
+inline std::filesystem::path token_path(std::string const& name, std::filesystem::path const& config_dir,
+                                        std::optional<std::filesystem::path> const& credentials) {
+    std::filesystem::path p = name;
+    if (p.is_absolute()) return p;
+    if (!credentials) return config_dir / p;
+    if (name.find('/') == std::string::npos) {
+        auto const prefixed = *credentials / ("tokens_" + name);
+        if (std::filesystem::exists(prefixed)) return prefixed;
+    }
+    return *credentials / p;
+}
+
 inline std::chrono::milliseconds ms_of(double seconds) {
     return std::chrono::milliseconds{static_cast<long long>(std::llround(seconds * 1000.0))};
 }
@@ -221,9 +278,9 @@ inline daemon_config load_config(std::filesystem::path const& path, environment 
                 rd.error(n->source(), "[cleori].base_url: plain http:// to a host that is not loopback would send the token in clear",
                          "use https://, or set allow_insecure_http = true for a trusted network");
         }
-        if (!c.ca_file.empty() && !std::filesystem::is_regular_file(c.ca_file))
+        if (!c.ca_file.empty() && (!std::filesystem::is_regular_file(c.ca_file) || !std::ifstream(c.ca_file)))
             rd.error(t->get("ca_file")->source(), "[cleori].ca_file " + c.ca_file + " is not a readable file",
-                     "point it at a PEM file of trusted CAs, or remove it to use the system's");
+                     "point it at a PEM file of trusted CAs readable by the daemon's user, or remove it to use the system's");
     }
 
     if (env.state_directory) c.state_directory = *env.state_directory;
@@ -253,8 +310,10 @@ inline daemon_config load_config(std::filesystem::path const& path, environment 
                 }
             }
         }
-        if (auto v = rd.number(*t, "stop_timeout_s", "[daemon]", 1, 600, false, "seconds")) c.stop_timeout = detail::ms_of(*v);
-        if (auto v = rd.number(*t, "auth_failures_to_exit", "[daemon]", 1, 1000, false))
+        // Below the unit's TimeoutStopSec=60, or systemd kills it before baseline.
+        if (auto v = rd.number(*t, "stop_timeout_s", "[daemon]", 1, 50, false, "seconds (the unit's TimeoutStopSec is 60)"))
+            c.stop_timeout = detail::ms_of(*v);
+        if (auto v = rd.number(*t, "auth_failures_to_exit", "[daemon]", 1, 1000, false, "", true))
             c.auth_failures_to_exit = static_cast<unsigned>(*v);
         if (auto v = rd.string(*t, "log_level", "[daemon]", false)) {
             if (*v == "debug") c.log_level = cleori::log_level::debug;
@@ -294,20 +353,18 @@ inline daemon_config load_config(std::filesystem::path const& path, environment 
             a.id = *id;
         }
         if (auto tf = rd.string(t, "token_file", where, true)) {
-            std::filesystem::path p = *tf;
-            if (p.is_relative()) p = (env.credentials_directory ? *env.credentials_directory : dir) / p;
+            auto const p = detail::token_path(*tf, dir, env.credentials_directory);
             a.token_path = p;
-            std::ifstream in(p);
-            std::string token;
-            if (in) std::getline(in, token);
-            while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t')) token.pop_back();
-            if (!in && token.empty())
-                rd.error(t.get("token_file")->source(), where + ": token file " + p.string() + " cannot be read",
-                         "create it (one line, the asset token), readable by the daemon's user only; with systemd use LoadCredential=");
-            else if (token.empty())
-                rd.error(t.get("token_file")->source(), where + ": token file " + p.string() + " is empty",
-                         "write the asset token on its first line");
-            a.token = std::move(token);
+            std::string why;
+            a.token = detail::read_token_file(p, why);
+            // The path is printed, never the content; a token pasted in place
+            // of a file name is not printed either.
+            bool const looks_like_a_path = tf->size() <= 64 || tf->find('/') != std::string::npos;
+            if (a.token.empty())
+                rd.error(t.get("token_file")->source(),
+                         where + ": token file " + (looks_like_a_path ? p.string() : std::string("(the name given)")) + " " + why,
+                         "put the asset token on the first line of a file readable by the daemon only; under systemd the unit's "
+                         "LoadCredential= delivers /etc/cleori/tokens/<token_file>");
         }
         auto const device = rd.string(t, "device", where, true);
         if (device && *device == "simulated") a.kind = device_kind::simulated;
@@ -370,8 +427,8 @@ inline daemon_config load_config(std::filesystem::path const& path, environment 
             if (auto const* m = rd.table(t, "modbus", "asset.modbus", true)) {
                 rd.only(*m, "[asset.modbus]", {"host", "port", "map", "unit_id", "timeout_ms"});
                 if (auto v = rd.string(*m, "host", "[asset.modbus]", true)) a.modbus.host = *v;
-                if (auto v = rd.number(*m, "port", "[asset.modbus]", 1, 65535, false)) a.modbus.port = std::to_string(static_cast<int>(*v));
-                if (auto v = rd.number(*m, "timeout_ms", "[asset.modbus]", 50, 60000, false, "ms"))
+                if (auto v = rd.number(*m, "port", "[asset.modbus]", 1, 65535, false, "", true)) a.modbus.port = std::to_string(static_cast<int>(*v));
+                if (auto v = rd.number(*m, "timeout_ms", "[asset.modbus]", 50, 60000, false, "ms", true))
                     a.modbus.timeout = std::chrono::milliseconds{static_cast<long long>(*v)};
                 if (auto v = rd.string(*m, "map", "[asset.modbus]", true)) {
                     std::filesystem::path mp = *v;
@@ -381,15 +438,20 @@ inline daemon_config load_config(std::filesystem::path const& path, environment 
                     if (auto map = cleori::modbus::load_register_map(mp.string(), &why)) a.modbus.map = std::move(*map);
                     else rd.error(m->get("map")->source(), why, "fix the map file (doc/devices.md has the reference)");
                 }
-                if (auto v = rd.number(*m, "unit_id", "[asset.modbus]", 0, 255, false))
+                if (auto v = rd.number(*m, "unit_id", "[asset.modbus]", 0, 255, false, "", true))
                     a.modbus.map.unit_id = static_cast<std::uint8_t>(*v);
             }
         }
         c.assets.push_back(std::move(a));
     }
-    if (c.state_directory.empty() == false && !std::filesystem::is_directory(c.state_directory))
-        rd.error_file("state directory " + c.state_directory.string() + " does not exist",
-                      "create it (systemd: StateDirectory=cleori-agentd does), or remove [daemon].state_directory");
+    if (!c.state_directory.empty()) {
+        if (!std::filesystem::is_directory(c.state_directory))
+            rd.error_file("state directory " + c.state_directory.string() + " does not exist",
+                          "create it (systemd: StateDirectory=cleori-agentd does), or remove [daemon].state_directory");
+        else if (::access(c.state_directory.c_str(), W_OK | X_OK) != 0)
+            rd.error_file("state directory " + c.state_directory.string() + " is not writable by this user",
+                          "under systemd keep the default ($STATE_DIRECTORY); ProtectSystem=strict makes other paths read-only");
+    }
     return c;
 }
 

@@ -4,8 +4,9 @@
 // baseline before it exits. Configuration and operation: doc/deploy.md.
 //
 // Exit codes: 0 stopped on SIGTERM/SIGINT with every battery at baseline;
-// 2 bad command line or configuration; 3 Cleori refuses the token for good
-// (401/403); 1 anything else (a journal that cannot be opened, a metrics port
+// 2 bad command line or configuration; 3 Cleori refuses the token of every
+// asset for good (401/403; one refused asset alone stops, the others go on);
+// 1 anything else (a journal that cannot be opened, a metrics port
 // in use, baseline not reached within stop_timeout_s).
 #include "config.hpp"
 #include "metrics.hpp"
@@ -25,6 +26,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -99,6 +101,7 @@ struct asset {
     agentd::asset_config const* config = nullptr;
     std::string token;         // the one in use (never logged)
     unsigned auth_counted = 0; // 401/403s in a row already answered by a token reload
+    bool refused = false;      // Cleori refuses its token for good: stopped, the others go on
 };
 
 template <class Device, class Store>
@@ -123,11 +126,8 @@ struct asset_of final : asset {
 };
 
 std::string read_token(std::filesystem::path const& p) {
-    std::ifstream in(p);
-    std::string token;
-    std::getline(in, token);
-    while (!token.empty() && (token.back() == '\r' || token.back() == ' ' || token.back() == '\t')) token.pop_back();
-    return token;
+    std::string why;
+    return agentd::detail::read_token_file(p, why);
 }
 
 template <class Device, class... DeviceArgs>
@@ -236,6 +236,13 @@ int run(agentd::daemon_config const& c) {
         stop_deadline = std::chrono::steady_clock::now() + c.stop_timeout;
         for (auto& a : assets) a->stop();
     };
+    {
+        sigset_t held;
+        sigemptyset(&held);
+        sigaddset(&held, SIGTERM);
+        sigaddset(&held, SIGINT);
+        sigprocmask(SIG_UNBLOCK, &held, nullptr); // one that came while starting is delivered now
+    }
     signals.async_wait([&](boost::system::error_code ec, int sig) {
         if (ec) return;
         log(cleori::log_level::info, "", std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
@@ -254,8 +261,13 @@ int run(agentd::daemon_config const& c) {
             if (ec) return;
             auto const now_wall = cleori::real_clock{}.wall_now();
             bool all_polled = true, all_recent = true;
+            std::size_t refused = 0;
             for (auto& a : assets) {
                 auto const s = a->status();
+                if (a->refused) {
+                    ++refused;
+                    continue;
+                }
                 all_polled = all_polled && s.last_poll_ok.has_value();
                 all_recent = all_recent && s.last_poll_ok && now_wall - *s.last_poll_ok <= std::chrono::seconds(60);
                 if (s.consecutive_auth_failures < a->auth_counted) a->auth_counted = 0; // a success came between
@@ -269,17 +281,26 @@ int run(agentd::daemon_config const& c) {
                     a->auth_counted = s.consecutive_auth_failures;
                     continue;
                 }
+                // Only this asset stops: one revoked token must not take the
+                // site's other batteries out of the market.
                 log(cleori::log_level::error, a->config->id,
                     "Cleori answered " + std::to_string(s.last_auth_status) + " to " +
                         std::to_string(s.consecutive_auth_failures) +
-                        " requests in a row: the token is wrong, expired or revoked. Fix " + a->config->token_path.string() +
-                        " and restart");
-                begin_stop(auth);
+                        " requests in a row: the token is wrong, expired or revoked. This asset stops; fix " +
+                        a->config->token_path.string() + " and restart");
+                a->refused = true;
+                a->stop();
+                ++refused;
+                notify(("STATUS=running " + std::to_string(assets.size() - refused) + " asset(s), " +
+                        std::to_string(refused) + " refused by Cleori").c_str());
             }
+            if (!stopping && refused == assets.size()) begin_stop(auth);
             if (!ready && all_polled && !stopping) {
                 ready = true;
-                notify(("READY=1\nSTATUS=running " + std::to_string(assets.size()) + " asset(s)").c_str());
-                log(cleori::log_level::info, "", "ready: every asset has polled Cleori");
+                notify(("READY=1\nSTATUS=running " + std::to_string(assets.size() - refused) + " asset(s)" +
+                        (refused ? ", " + std::to_string(refused) + " refused by Cleori" : std::string()))
+                           .c_str());
+                log(cleori::log_level::info, "", "ready: every running asset has polled Cleori");
             }
             // The watchdog is fed only while every asset polls: a daemon that
             // cannot reach Cleori for a minute is restarted by systemd.
@@ -329,10 +350,17 @@ int run(agentd::daemon_config const& c) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // SIGTERM while starting (journals, metrics, agents) must still end in
+    // baseline: hold the signals until the handler exists.
+    sigset_t held;
+    sigemptyset(&held);
+    sigaddset(&held, SIGTERM);
+    sigaddset(&held, SIGINT);
+    sigprocmask(SIG_BLOCK, &held, nullptr);
     CLI::App app{"cleori-agentd " CLEORI_VERSION_STRING
                  ": runs a site's batteries in Cleori's mFRR market (doc/deploy.md).\n"
                  "Exit codes: 0 clean stop (SIGTERM/SIGINT, batteries at baseline), 1 other failure,\n"
-                 "2 bad command line or configuration, 3 Cleori refuses a token (401/403) for good.",
+                 "2 bad command line or configuration, 3 Cleori refuses every asset's token (401/403) for good.",
                  "cleori-agentd"};
     std::string config_path, check_path;
     app.add_option("-c,--config", config_path, "the site's TOML configuration")->option_text("FILE");

@@ -131,6 +131,13 @@ inline std::string render_metrics(std::vector<asset_metrics> const& assets, cleo
         {"cleori_device_timeouts_total", "Device operations that missed their deadline", &k::device_timeouts},
         {"cleori_soc_limit_stops_total", "Times a direction went to 0 kW at a SoC limit", &k::soc_limit_stops},
         {"cleori_store_failures_total", "Events the journal could not keep", &k::store_failures},
+        {"cleori_samples_abandoned_total", "Samples still unsent when the agent stopped", &k::samples_abandoned},
+        {"cleori_activations_invalid_total", "Activations a poll carried that could not be read", &k::activations_invalid},
+        {"cleori_activations_resumed_total", "Activations ended for lost contact, then served again and resumed", &k::activations_resumed},
+        {"cleori_device_late_answers_total", "Device answers that came after their deadline", &k::device_late_answers},
+        {"cleori_samples_restored_total", "Unsent samples read back from the journal at start", &k::samples_restored},
+        {"cleori_activations_restored_total", "Activations read back from the journal at start", &k::activations_restored},
+        {"cleori_confirmations_restored_total", "Owed confirmations read back from the journal at start", &k::confirmations_restored},
     };
     for (auto const& c : counters) {
         help(out, c.name, "counter", c.text);
