@@ -11,7 +11,7 @@
 /// my_battery battery;                                      // models BatteryDevice
 /// cleori::beast_transport transport{io.get_executor(), "https://cleori.example"};
 /// cleori::agent<my_battery> agent{battery, transport, {.token = token_from_env()}};
-/// agent.hooks.on_activation_confirmed = [](auto const& a, auto const& c) { … };
+/// agent.hooks().on_activation_confirmed = [](auto const& a, auto const& c) { … };
 /// if (auto started = agent.start(); !started) fail(started.error().message());
 /// io.run();                                                // until agent.stop()
 /// @endcode

@@ -24,6 +24,7 @@
 #include <cleori/api/activation.hpp>
 #include <cleori/api/telemetry_sample.hpp>
 #include <cleori/device/battery_device.hpp>
+#include <cleori/engine/audit.hpp>
 #include <cleori/engine/lifecycle.hpp>
 #include <cleori/engine/outbox.hpp>
 #include <cleori/store/store.hpp>
@@ -128,6 +129,11 @@ struct agent_hooks {
     std::function<void(std::size_t samples)> on_telemetry_dropped{};
     std::function<void(kilowatts setpoint)> on_setpoint{};
     std::function<void(std::string_view what)> on_error{};
+    /// One record per event of an activation's life, for the settlement audit
+    /// trail (`<cleori/engine/audit.hpp>`; a file sink: `cleori::audit_log`).
+    /// Empty: no record is built and no energy is integrated. Attach it before
+    /// `start()`: activations received earlier have no energy account.
+    std::function<void(audit_record const&)> on_audit{};
 };
 
 /// @brief The two clocks at the instant of an event: monotonic (cadence,
@@ -238,6 +244,8 @@ public:
             if (a.phase == activation_phase::executing) a.executing_sent = true;
             // An open-ended activation gets a full grace period from the restart.
             if (!a.a.end_time && is_committed(a.phase)) a.last_seen = std::max(a.last_seen, t.wall);
+            // What happened before the restart is not known here: the account starts now.
+            if (hooks.on_audit && is_committed(a.phase)) audit_open(a.a, t.wall);
         }
         for (auto& c : image.confirmations) owed_.push_back({std::move(c.id), std::move(c.c), t.now, 0, 0, {}});
         counters_.activations_restored = tracked_.size();
@@ -273,6 +281,11 @@ public:
         tele_retry_from_seq_ = 0; // (a Retry-After still holds)
         for (auto& a : tracked_)
             if (is_committed(a.phase)) end(a, end_reason::shutdown, t, {});
+        if (hooks.on_audit) {
+            for (auto const& w : awaiting_)
+                if (!w.resume) audit_close(w.a.id, end_reason::shutdown, false, {}, t);
+            audit_flush(t);
+        }
         awaiting_.clear(); // nothing new starts while stopping
         awaiting_deadline_.reset();
         read_due_ = soc_read_wanted_ = false;
@@ -301,6 +314,7 @@ public:
         } else if (auto smp = make_sample(t.wall, st)) {
             last_reading_ = t.wall;
             if (smp->power) last_power_ = *smp->power;
+            if (hooks.on_audit && smp->power) audit_reading(t.wall, smp->power->in_kw());
             if (smp->soc) last_soc_ = *smp->soc;
             if (smp->soc) {
                 soc_ = soc_reading{*smp->soc, t.now};
@@ -356,6 +370,8 @@ public:
             accepted_shares_ = done.shares;
             ++counters_.setpoints_applied;
             if (hooks.on_setpoint) hooks.on_setpoint(done.setpoint);
+            if (hooks.on_audit)
+                for (auto const& [id, share] : done.shares) audit(id, t, audit_commanded{share, done.setpoint});
             for (auto const& [id, share] : done.shares) {
                 auto* a = find(id);
                 if (!a || a->phase != activation_phase::starting || a->setpoint != share) continue;
@@ -440,6 +456,13 @@ public:
         auto it = std::find_if(owed_.begin(), owed_.end(), [&](owed const& o) { return o.in_flight == request; });
         if (it == owed_.end()) return;
         it->in_flight = 0;
+        if (hooks.on_audit) {
+            auto const answer = !failure             ? confirmation_answer::acknowledged
+                                : permanent(*failure) ? confirmation_answer::rejected
+                                                      : confirmation_answer::failed;
+            audit(it->id, t, audit_confirmed{it->c, answer, failure ? failure->status : 0u,
+                                             failure ? failure->text : std::string{}});
+        }
         bool done = !failure;
         if (failure) {
             ++counters_.confirmation_failures;
@@ -726,11 +749,13 @@ private:
             auto v = assess(a.a, t);
             if (v.ok && v.share == a.setpoint) continue;
             if (v.ok && std::abs(v.share.in_kw()) < std::abs(a.setpoint.in_kw())) {
+                if (hooks.on_audit) audit_assessment(a.a, v, false, t);
                 a.setpoint = v.share; // less power left than at acceptance: the share shrinks
                 if (journal) record(activation_changed{a, std::nullopt});
                 continue;
             }
             if (v.ok) continue;
+            if (hooks.on_audit) audit_assessment(a.a, v, false, t);
             end(a, end_reason::infeasible, t, v.reason);
         }
     }
@@ -785,6 +810,10 @@ private:
             }
             ++counters_.activations_received;
             if (hooks.on_activation_received) hooks.on_activation_received(a);
+            if (hooks.on_audit) {
+                audit(a.id, t, audit_received{request_of(a)});
+                audit_open(a, timestamp::min());
+            }
             queue_assessment(a, false, t);
         }
         prune(t);
@@ -812,6 +841,11 @@ private:
                 a->a = w.a;
                 if (withdrawn(w.a) || w.a.has_ended(t.wall)) continue; // over after all: stays ended
                 auto v = assess(a->a, t);
+                if (hooks.on_audit) {
+                    audit_assessment(a->a, v, true, t);
+                    // The first life's account was closed when it ended: this one counts from now.
+                    if (v.ok) audit_open(a->a, t.wall);
+                }
                 if (!v.ok) {
                     // Not resumable now: said once, and not tried again at every poll.
                     a->ended = end_reason::infeasible;
@@ -831,9 +865,15 @@ private:
                 tracked_.push_back({w.a, activation_phase::ended, {}, t.wall,
                                     w.a.is_cancellation() ? end_reason::cancelled : end_reason::completed, false, false});
                 if (journal) record(activation_changed{tracked_.back(), std::nullopt});
+                if (hooks.on_audit) audit_close(w.a.id, *tracked_.back().ended, false, {}, t);
                 continue;
             }
             auto v = assess(w.a, t);
+            if (hooks.on_audit) {
+                audit_terms(w.a, t); // it may have changed while it waited for a reading
+                audit_assessment(w.a, v, false, t);
+                if (!v.ok) audit_close(w.a.id, end_reason::infeasible, true, v.reason, t);
+            }
             tracked_activation a{w.a, activation_phase::scheduled, v.share, t.wall, std::nullopt, false, false};
             if (!v.ok) {
                 a.phase = activation_phase::refused;
@@ -860,7 +900,12 @@ private:
     }
 
     void modified(tracked_activation& a, core_time t) {
+        if (hooks.on_audit) {
+            audit(a.a.id, t, audit_modified{request_of(a.a)});
+            audit_terms(a.a, t);
+        }
         auto v = assess(a.a, t);
+        if (hooks.on_audit) audit_assessment(a.a, v, false, t);
         if (!v.ok) {
             if (log) say(log_level::warning, "activation " + a.a.id + " modified and no longer deliverable: " + v.reason);
             end(a, end_reason::infeasible, t, v.reason);
@@ -882,6 +927,7 @@ private:
         if (!why.empty() && (never_ran || prof_.unavailable_after_executing))
             c = confirmation{t.wall, confirmation_status::unavailable, why, std::nullopt};
         if (journal) record(activation_changed{a, c});
+        if (hooks.on_audit) audit_close(a.a.id, reason, a.phase == activation_phase::refused, why, t);
         if (a.phase == activation_phase::refused) {
             ++counters_.activations_refused;
             if (hooks.on_activation_refused) hooks.on_activation_refused(a.a, why);
@@ -917,6 +963,241 @@ private:
         owed_.push_back({id, std::move(c), t.now, 0, 0, {}});
     }
 
+    // --- the audit trail: built only when hooks.on_audit is set ---
+
+    // One activation's energy account, open from its receipt until its
+    // window's energy is known (the first reading at or after the window's end).
+    struct audit_meter {
+        std::string id;
+        timestamp floor{};                  // a resumption counts from here, not from the start
+        timestamp from{};                   // the window is [from, until())
+        std::optional<timestamp> end{};     // the activation's end_time
+        std::optional<timestamp> ended_at{};
+        double requested_kw = 0;            // signed, as requested
+        timestamp mark{};                   // requested energy is integrated up to here
+        double requested_kwh = 0;
+        double delivered_kwh = 0;
+        std::uint64_t samples = 0;
+        bool touched = false;               // a reading interval was attributed (the first uses two readings)
+        bool done = false;
+        std::optional<audit_record> ended{}; // the `ended` record, waiting for its energy
+
+        timestamp until() const noexcept {
+            auto u = end.value_or(timestamp::max());
+            if (ended_at) u = std::min(u, *ended_at);
+            return std::max(u, from);
+        }
+        bool in_force(timestamp at) const noexcept { return !done && from <= at && at < until(); }
+    };
+    struct audit_reading_point {
+        timestamp at;
+        double kw;
+    };
+
+    template <class Data>
+    void audit(std::string const& id, core_time t, Data&& data) {
+        hooks.on_audit(audit_record{t.wall, id, std::forward<Data>(data)});
+    }
+    static audit_request request_of(activation const& a) {
+        return audit_request{a.direction, a.power, a.start_time, a.end_time, a.status};
+    }
+    audit_meter* live_meter(std::string_view id) {
+        for (auto& m : meters_)
+            if (!m.done && !m.ended && m.id == id) return &m;
+        return nullptr;
+    }
+    void audit_open(activation const& a, timestamp floor) {
+        audit_meter m;
+        m.id = a.id;
+        m.floor = floor;
+        m.from = std::max(a.start_time, floor);
+        m.end = a.end_time;
+        m.requested_kw = a.setpoint().in_kw();
+        m.mark = m.from;
+        meters_.push_back(std::move(m));
+    }
+    static void accrue(audit_meter& m, timestamp upto) {
+        auto const a = std::max(m.mark, m.from);
+        auto const b = std::min(upto, m.until());
+        if (b > a) m.requested_kwh += m.requested_kw * detail::hours_between(a, b);
+        m.mark = std::max(m.mark, upto);
+    }
+    // New terms count from now; what was requested until now stays as it was.
+    void audit_terms(activation const& a, core_time t) {
+        auto* m = live_meter(a.id);
+        if (!m) return;
+        accrue(*m, t.wall);
+        m->from = std::max(a.start_time, m->floor);
+        m->end = a.end_time;
+        m->requested_kw = a.setpoint().in_kw();
+    }
+
+    // The part of `kwh`, measured over `hours` around `at`, that belongs to
+    // `m`: its request, plus the deviation of the measurement from the sum of
+    // the requests in force shared by the size of each request. In one
+    // direction this is exactly the measurement in proportion to the requests;
+    // across directions it stays bounded where the plain ratio request/sum
+    // would blow up as the requests cancel (a sum near zero).
+    double audit_share(audit_meter const& m, timestamp at, double kwh, double hours) const noexcept {
+        double sum = 0, magnitude = 0;
+        std::size_t n = 0;
+        for (auto const& o : meters_)
+            if (o.in_force(at)) sum += o.requested_kw, magnitude += std::abs(o.requested_kw), ++n;
+        if (magnitude <= 0) return n ? kwh / static_cast<double>(n) : 0.0;
+        return m.requested_kw * hours + (kwh - sum * hours) * std::abs(m.requested_kw) / magnitude;
+    }
+
+    // Trapezoidal between two readings, cut where a window begins or ends
+    // (the power there interpolated), each piece shared among the activations
+    // in force over it. The cut buffer is reused: no allocation per reading.
+    void audit_attribute(audit_reading_point a, audit_reading_point b) {
+        auto& cuts = audit_cuts_;
+        cuts.clear();
+        cuts.push_back(a.at);
+        cuts.push_back(b.at);
+        bool any = false;
+        for (auto const& m : meters_) {
+            if (m.done || m.until() <= a.at || m.from >= b.at) continue;
+            any = true;
+            if (m.from > a.at) cuts.push_back(m.from);
+            if (m.until() < b.at) cuts.push_back(m.until());
+        }
+        if (!any) return;
+        std::sort(cuts.begin(), cuts.end());
+        cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+        double const span = detail::hours_between(a.at, b.at);
+        auto power_at = [&](timestamp x) { return a.kw + (b.kw - a.kw) * detail::hours_between(a.at, x) / span; };
+        for (std::size_t i = 0; i + 1 < cuts.size(); ++i) {
+            auto const mid = cuts[i] + (cuts[i + 1] - cuts[i]) / 2;
+            double const hours = detail::hours_between(cuts[i], cuts[i + 1]);
+            double const kwh = (power_at(cuts[i]) + power_at(cuts[i + 1])) / 2 * hours;
+            for (auto& m : meters_)
+                if (m.in_force(mid)) m.delivered_kwh += audit_share(m, mid, kwh, hours);
+        }
+        for (auto& m : meters_) {
+            if (m.done || m.until() <= a.at || m.from >= b.at) continue;
+            m.samples += m.touched ? 1 : 2;
+            m.touched = true;
+        }
+    }
+
+    void audit_reading(timestamp at, double kw) {
+        if (audit_prev_ && at <= audit_prev_->at) {
+            // Two readings at one instant: the first stands. A wall clock
+            // stepped back: start again from here.
+            if (at < audit_prev_->at) audit_prev_ = audit_reading_point{at, kw};
+            return;
+        }
+        if (audit_prev_ && !meters_.empty()) audit_attribute(*audit_prev_, {at, kw});
+        audit_prev_ = audit_reading_point{at, kw};
+        bool closed = false;
+        for (auto& m : meters_)
+            if (m.ended && m.until() <= at) audit_finish(m), closed = true;
+        if (closed) std::erase_if(meters_, [](audit_meter const& m) { return m.done; });
+    }
+
+    // No reading closes the window (the agent stops, or the device stopped
+    // answering): the last reading's power is held to the window's end.
+    void audit_hold(audit_meter& m) {
+        if (!audit_prev_) return;
+        auto const a = std::max(audit_prev_->at, m.from);
+        auto const b = m.until();
+        if (b <= a) return;
+        auto const mid = a + (b - a) / 2;
+        double const hours = detail::hours_between(a, b);
+        m.delivered_kwh += audit_share(m, mid, audit_prev_->kw * hours, hours);
+        if (!m.touched) ++m.samples;
+        m.touched = true;
+    }
+
+    void audit_finish(audit_meter& m) {
+        accrue(m, m.until());
+        auto& e = std::get<audit_ended>(m.ended->data);
+        e.window_start = m.from;
+        e.window_end = m.until();
+        e.requested_kwh = kilowatt_hours{m.requested_kwh};
+        e.delivered_kwh = kilowatt_hours{m.delivered_kwh};
+        e.samples = m.samples;
+        m.done = true;
+        hooks.on_audit(*m.ended);
+    }
+
+    // The activation is over; its `ended` record goes out when its energy is known.
+    void audit_close(std::string const& id, end_reason reason, bool refused, std::string const& why, core_time t) {
+        auto* m = live_meter(id);
+        audit_record r{t.wall, id, audit_ended{reason, refused, why, t.wall, t.wall, {}, {}, 0}};
+        if (!m) { // received before the hook was attached: no account
+            hooks.on_audit(r);
+            return;
+        }
+        m->ended_at = t.wall;
+        m->ended = std::move(r);
+        if (m->until() <= m->from || (audit_prev_ && audit_prev_->at >= m->until())) {
+            audit_finish(*m);
+            std::erase_if(meters_, [](audit_meter const& x) { return x.done; });
+        }
+    }
+
+    // A closed window that no reading has reached within soc_max_age.
+    void audit_overdue(core_time t) {
+        bool closed = false;
+        for (auto& m : meters_) {
+            if (!m.ended || t.wall < m.until() + cfg_.soc_max_age) continue;
+            audit_hold(m);
+            audit_finish(m);
+            closed = true;
+        }
+        if (closed) std::erase_if(meters_, [](audit_meter const& m) { return m.done; });
+    }
+
+    // At stop: every account is closed now, with what the readings showed.
+    void audit_flush(core_time t) {
+        for (auto& m : meters_) {
+            if (m.done) continue;
+            if (!m.ended) { // every activation has ended by now; this keeps the account whole if not
+                m.ended_at = t.wall;
+                m.ended = audit_record{t.wall, m.id, audit_ended{end_reason::shutdown, false, {}, t.wall, t.wall, {}, {}, 0}};
+            }
+            audit_hold(m);
+            audit_finish(m);
+        }
+        meters_.clear();
+    }
+
+    void audit_assessment(activation const& a, verdict const& v, bool resumed, core_time t) {
+        audit_assessed out;
+        out.feasible = v.ok;
+        out.resumed = resumed;
+        out.requested = a.setpoint();
+        out.share = v.share;
+        if (!v.ok) out.reason = v.reason;
+        bool const up = a.setpoint() < kilowatts{0.0};
+        auto const from = std::max(a.start_time, t.wall);
+        auto const to = window_end(a, t);
+        if (to > from) {
+            auto const limit = up ? -r_.max_discharge : r_.max_charge;
+            out.headroom = kilowatts{std::abs(
+                power_share(limit, from, a.end_time ? to : timestamp::max(), commitments(t, a.id, true), r_).in_kw())};
+        }
+        out.soc = soc_estimate(t.now);
+        if (out.soc && to > from) {
+            kilowatts const basis = v.share != kilowatts{0.0} ? v.share : clamp_setpoint(a.setpoint(), r_);
+            out.energy_needed = kilowatt_hours{std::abs(basis.in_kw()) * detail::hours_between(from, to)};
+            // Where the others take the state of charge by the window's end.
+            auto const others = commitments(t, a.id);
+            auto const at = detail::breakpoints(others, t.wall, to);
+            double soc = out.soc->in_pct();
+            for (std::size_t i = 0; i + 1 < at.size(); ++i)
+                soc += detail::soc_delta(r_, detail::net_between(others, at[i], at[i + 1]),
+                                         detail::hours_between(at[i], at[i + 1]));
+            double const room = up ? soc - r_.min_soc.in_pct() : r_.max_soc.in_pct() - soc;
+            double const eta = detail::one_way_efficiency(r_);
+            out.energy_available =
+                kilowatt_hours{std::max(room, 0.0) / 100.0 * r_.capacity.in_kwh() * (up ? eta : 1.0 / eta)};
+        }
+        audit(a.id, t, std::move(out));
+    }
+
     // Cleori serves an activation until its end time; keep what it might
     // still serve, so an old id is never executed twice.
     void prune(core_time t) {
@@ -946,6 +1227,7 @@ private:
     void decide(core_time t) {
         if (!started_ || stopped_) return;
         integrate_soc(t.now);
+        if (!meters_.empty() && hooks.on_audit) audit_overdue(t);
         std::optional<mono_time> wake;
         auto consider = [&](mono_time at) {
             if (!wake || at < *wake) wake = at;
@@ -1223,6 +1505,11 @@ private:
     bool started_ = false, stopping_ = false, stopped_ = false, control_ready_ = false;
     mono_time stop_deadline_{};     // telemetry after stop
     mono_time baseline_deadline_{}; // baseline commands after stop
+
+    // The audit trail's energy accounts (empty without hooks.on_audit).
+    std::vector<audit_meter> meters_;
+    std::optional<audit_reading_point> audit_prev_; // the last reading with power
+    std::vector<timestamp> audit_cuts_;              // reused by audit_attribute
 };
 
 } // namespace cleori
