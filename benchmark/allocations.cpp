@@ -18,7 +18,7 @@
 
 #include <cleori/agent.hpp>
 #include <cleori/device/simulated_battery.hpp>
-#include <cleori/sim/server.hpp>
+#include "sim/server.hpp"
 
 #include "support/test_pki.hpp"
 

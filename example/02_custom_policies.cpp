@@ -4,7 +4,7 @@
 // and a burst of 503s, and runs for about 8 seconds.
 #include <cleori/cleori.hpp>
 #include <cleori/device/simulated_battery.hpp>
-#include <cleori/sim/server.hpp>
+#include "sim/server.hpp"
 
 #include "console.hpp"
 

@@ -6,7 +6,7 @@
 // every tenth asset. Prints what was delivered and the CPU time used.
 #include <cleori/cleori.hpp>
 #include <cleori/device/simulated_battery.hpp>
-#include <cleori/sim/server.hpp>
+#include "sim/server.hpp"
 
 #include "console.hpp"
 

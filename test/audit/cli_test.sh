@@ -6,12 +6,7 @@ set -uo pipefail
 audit=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failures=0
-check() { # check "what" command...
-  local what=$1; shift
-  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; failures=$((failures + 1)); fi
-}
-contains() { grep -qF -- "$2" "$1"; }
+source "$(dirname "$0")/../support/checks.sh"
 
 # The older file: up-1 received and accepted at 60 kW.
 cat >"$work/audit.jsonl.1" <<'JSONL'
@@ -84,5 +79,4 @@ check "unknown option is a usage error" test "$rc" = 2
 check "--help exits 0" test "$rc" = 0
 check "--help explains" contains "$work/out" "oldest first"
 
-if [ "$failures" -ne 0 ]; then echo "$failures check(s) failed"; exit 1; fi
-echo "all checks passed"
+finish

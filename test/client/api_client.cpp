@@ -2,7 +2,7 @@
 // and polls that would fill the memory are cut off with a clear error.
 #include <cleori/client/api_client.hpp>
 
-#include "support/memory_transport.hpp"
+#include <cleori/testing/memory_transport.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -10,7 +10,7 @@
 
 namespace {
 
-using client_type = cleori::basic_api_client<cleori::test::memory_transport, cleori::no_retry>;
+using client_type = cleori::basic_api_client<cleori::testing::memory_transport, cleori::no_retry>;
 
 std::string activation_json(std::size_t i) {
     return R"({"id":"a-)" + std::to_string(i) +
@@ -37,7 +37,7 @@ BOOST_AUTO_TEST_SUITE(client_api_client)
 BOOST_AUTO_TEST_CASE(a_server_that_never_stops_paging_is_cut_off) {
     boost::asio::io_context io;
     std::size_t served = 0;
-    cleori::test::memory_transport t{io.get_executor(), [&](cleori::http_request const&) {
+    cleori::testing::memory_transport t{io.get_executor(), [&](cleori::http_request const&) {
         // One activation a page, and a total that never comes.
         std::string body = R"({"data":[)" + activation_json(served++) +
                            R"(],"pagination":{"limit":100,"offset":0,"total":1000000000}})";
@@ -59,7 +59,7 @@ BOOST_AUTO_TEST_CASE(a_poll_past_the_activation_limit_is_refused_whole) {
         body += activation_json(i);
     }
     body += "]}";
-    cleori::test::memory_transport t{io.get_executor(), [&](cleori::http_request const&) {
+    cleori::testing::memory_transport t{io.get_executor(), [&](cleori::http_request const&) {
         return std::pair{boost::system::error_code{}, cleori::http_response{200, body, {}}};
     }};
     client_type client{t};
@@ -72,7 +72,7 @@ BOOST_AUTO_TEST_CASE(a_poll_past_the_activation_limit_is_refused_whole) {
 BOOST_AUTO_TEST_CASE(a_server_echoing_the_token_does_not_put_it_in_the_error) {
     // Found by fuzzing the HTTP response path.
     boost::asio::io_context io;
-    cleori::test::memory_transport t{io.get_executor(), [&](cleori::http_request const&) {
+    cleori::testing::memory_transport t{io.get_executor(), [&](cleori::http_request const&) {
         return std::pair{boost::system::error_code{},
                          cleori::http_response{401, R"({"error":{"code":"bad s3cr3t-asset-token","message":"token 's3cr3t-asset-token' is unknown; s3cr3t-asset-tokens3cr3t-asset-token"}})", {}}};
     }};
@@ -88,10 +88,10 @@ BOOST_AUTO_TEST_CASE(a_retry_after_beyond_the_deadline_is_returned_to_the_caller
     // The agent holds the endpoint across calls: it needs the server's wait,
     // and no attempt may be spent inside this call.
     boost::asio::io_context io;
-    cleori::test::memory_transport t{io.get_executor(), [&](cleori::http_request const&) {
+    cleori::testing::memory_transport t{io.get_executor(), [&](cleori::http_request const&) {
         return std::pair{boost::system::error_code{}, cleori::http_response{429, {}, "120"}};
     }};
-    cleori::basic_api_client<cleori::test::memory_transport> client{t}; // the default retry strategy
+    cleori::basic_api_client<cleori::testing::memory_transport> client{t}; // the default retry strategy
     auto r = poll(client, io);
     BOOST_TEST_REQUIRE(!r.has_value());
     BOOST_TEST(r.error().status == 429u);

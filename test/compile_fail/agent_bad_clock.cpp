@@ -6,15 +6,15 @@
 
 #include <cleori/device/simulated_battery.hpp>
 
-#include "support/memory_transport.hpp"
+#include <cleori/testing/memory_transport.hpp>
 
 #include <boost/asio/io_context.hpp>
 
 int main() {
     boost::asio::io_context io;
     cleori::simulated_battery battery;
-    cleori::test::memory_transport t{io.get_executor()};
-    cleori::basic_agent<cleori::simulated_battery, cleori::test::memory_transport, std::chrono::steady_clock> agent{
+    cleori::testing::memory_transport t{io.get_executor()};
+    cleori::basic_agent<cleori::simulated_battery, cleori::testing::memory_transport, std::chrono::steady_clock> agent{
         battery, t, {.token = "t"}};
     static_cast<void>(agent);
 }

@@ -4,7 +4,7 @@
 // expect-errors: 1
 #include <cleori/engine/agent.hpp>
 
-#include "support/memory_transport.hpp"
+#include <cleori/testing/memory_transport.hpp>
 
 #include <boost/asio/io_context.hpp>
 
@@ -17,7 +17,7 @@ struct read_only_battery {
 int main() {
     boost::asio::io_context io;
     read_only_battery battery;
-    cleori::test::memory_transport t{io.get_executor()};
-    cleori::basic_agent<read_only_battery, cleori::test::memory_transport> agent{battery, t, {.token = "t"}};
+    cleori::testing::memory_transport t{io.get_executor()};
+    cleori::basic_agent<read_only_battery, cleori::testing::memory_transport> agent{battery, t, {.token = "t"}};
     static_cast<void>(agent);
 }

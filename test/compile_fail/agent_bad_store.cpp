@@ -6,7 +6,7 @@
 
 #include <cleori/device/simulated_battery.hpp>
 
-#include "support/memory_transport.hpp"
+#include <cleori/testing/memory_transport.hpp>
 
 #include <boost/asio/io_context.hpp>
 
@@ -18,8 +18,8 @@ struct silent_store {
 int main() {
     boost::asio::io_context io;
     cleori::simulated_battery battery;
-    cleori::test::memory_transport t{io.get_executor()};
-    cleori::basic_agent<cleori::simulated_battery, cleori::test::memory_transport, cleori::real_clock,
+    cleori::testing::memory_transport t{io.get_executor()};
+    cleori::basic_agent<cleori::simulated_battery, cleori::testing::memory_transport, cleori::real_clock,
                         cleori::default_retry, cleori::api_profile_v1, silent_store>
         agent{battery, t, {.token = "t"}};
     static_cast<void>(agent);

@@ -4,7 +4,7 @@
 // expect-errors: 1
 #include <cleori/client/api_client.hpp>
 
-#include "support/memory_transport.hpp"
+#include <cleori/testing/memory_transport.hpp>
 
 struct bad_retry {
     std::chrono::milliseconds next_delay(cleori::retry_context const&) { return {}; }
@@ -13,7 +13,7 @@ struct bad_retry {
 
 int main() {
     boost::asio::io_context io;
-    cleori::test::memory_transport t{io.get_executor()};
-    cleori::basic_api_client<cleori::test::memory_transport, bad_retry> client{t};
+    cleori::testing::memory_transport t{io.get_executor()};
+    cleori::basic_api_client<cleori::testing::memory_transport, bad_retry> client{t};
     static_cast<void>(client);
 }

@@ -6,8 +6,8 @@
 #include <cleori/clock/manual_clock.hpp>
 #include <cleori/device/simulated_battery.hpp>
 
-#include "support/fake_cleori.hpp"
-#include "support/memory_transport.hpp"
+#include <cleori/testing/fake_cleori.hpp>
+#include <cleori/testing/memory_transport.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
@@ -33,7 +33,7 @@ cleori::timestamp const t0 = cleori::parse_rfc3339("2026-11-26T12:00:00Z").value
 
 struct fixture {
     using battery_type = cleori::basic_simulated_battery<cleori::manual_clock>;
-    using agent_type = cleori::basic_agent<battery_type, cleori::test::memory_transport, cleori::manual_clock>;
+    using agent_type = cleori::basic_agent<battery_type, cleori::testing::memory_transport, cleori::manual_clock>;
 
     // Pending waits of a manual clock hold their handlers (and with them the
     // agent's state): let virtual time run out every deadline and retry
@@ -45,8 +45,8 @@ struct fixture {
 
     asio::io_context io;
     cleori::manual_clock clock{t0};
-    cleori::test::fake_cleori cleori{clock};
-    cleori::test::memory_transport transport{io.get_executor(), [this](cleori::http_request const& r) { return cleori(r); }};
+    cleori::testing::fake_cleori cleori{clock};
+    cleori::testing::memory_transport transport{io.get_executor(), [this](cleori::http_request const& r) { return cleori(r); }};
     battery_type battery{clock, 50.0_pct};
     std::optional<agent_type> agent;
     std::vector<std::string> log;
@@ -495,7 +495,7 @@ struct partial_battery {
 
 BOOST_AUTO_TEST_CASE(partial_readings_become_partial_samples) {
     partial_battery device;
-    cleori::basic_agent<partial_battery, cleori::test::memory_transport, cleori::manual_clock> a{
+    cleori::basic_agent<partial_battery, cleori::testing::memory_transport, cleori::manual_clock> a{
         device, transport, {.token = "token-A"}, clock};
     BOOST_TEST_REQUIRE(a.start().has_value());
     run(15s); // readings at 0, 5, 10, 15 s
@@ -519,13 +519,13 @@ BOOST_AUTO_TEST_CASE(ratings_from_configuration_are_checked_at_start) {
     auto r = cleori::reference_battery::ratings;
     r.capacity = 80.0_kWh;
     configured_battery small{r};
-    cleori::basic_agent<configured_battery, cleori::test::memory_transport, cleori::manual_clock> a{
+    cleori::basic_agent<configured_battery, cleori::testing::memory_transport, cleori::manual_clock> a{
         small, transport, {.token = "token-A"}, clock};
     auto started = a.start();
     BOOST_TEST_REQUIRE(!started.has_value());
     BOOST_TEST(started.error() == make_error_code(cleori::error::ratings_below_mfrr_minimum));
     configured_battery ok{cleori::reference_battery::ratings};
-    cleori::basic_agent<configured_battery, cleori::test::memory_transport, cleori::manual_clock> b{
+    cleori::basic_agent<configured_battery, cleori::testing::memory_transport, cleori::manual_clock> b{
         ok, transport, {.token = "token-A"}, clock};
     BOOST_TEST(b.start().has_value());
     b.stop();
@@ -557,7 +557,7 @@ BOOST_AUTO_TEST_CASE(an_asynchronous_device_is_assessed_with_a_fresh_soc) {
     // the SoC before it assesses, not refuse for "soc unknown".
     posting_battery device{battery, clock, io.get_executor()};
     cleori.activations.push_back(make("async", cleori::mfrr_direction::up, 60.0_kW, 10s, 60s));
-    cleori::basic_agent<posting_battery, cleori::test::memory_transport, cleori::manual_clock> a{
+    cleori::basic_agent<posting_battery, cleori::testing::memory_transport, cleori::manual_clock> a{
         device, transport, {.token = "token-A"}, clock};
     BOOST_TEST_REQUIRE(a.start().has_value());
     run(2min);

@@ -8,8 +8,8 @@
 #include <cleori/device/simulated_battery.hpp>
 #include <cleori/store/file_store.hpp>
 
-#include "support/fake_cleori.hpp"
-#include "support/memory_transport.hpp"
+#include <cleori/testing/fake_cleori.hpp>
+#include <cleori/testing/memory_transport.hpp>
 #include "support/temp_dir.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -27,16 +27,16 @@ cleori::timestamp const t0 = cleori::parse_rfc3339("2026-11-26T12:00:00Z").value
 
 struct restart_fixture {
     using battery_type = cleori::basic_simulated_battery<cleori::manual_clock>;
-    using agent_type = cleori::basic_agent<battery_type, cleori::test::memory_transport, cleori::manual_clock,
+    using agent_type = cleori::basic_agent<battery_type, cleori::testing::memory_transport, cleori::manual_clock,
                                            cleori::default_retry, cleori::api_profile_v1, cleori::file_store>;
 
     // One life of the agent: its own io_context, transport and agent.
     struct life {
         asio::io_context io;
-        cleori::test::memory_transport transport;
+        cleori::testing::memory_transport transport;
         std::optional<agent_type> agent;
         std::vector<std::string> log;
-        explicit life(cleori::test::fake_cleori& c)
+        explicit life(cleori::testing::fake_cleori& c)
             : transport{io.get_executor(), [&c](cleori::http_request const& r) { return c(r); }} {}
     };
 
@@ -50,7 +50,7 @@ struct restart_fixture {
 
     cleori::test::temp_dir dir;
     cleori::manual_clock clock{t0};
-    cleori::test::fake_cleori cleori{clock};
+    cleori::testing::fake_cleori cleori{clock};
     battery_type battery{clock, 50.0_pct}; // the physical battery outlives every agent
     std::vector<std::unique_ptr<life>> lives;
     int journals = 0;

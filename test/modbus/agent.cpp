@@ -74,7 +74,9 @@ BOOST_AUTO_TEST_CASE(activations_reach_the_plant_and_a_pcs_fault_is_refused_with
     auto const& up = find("up");
     BOOST_TEST(number(up.at("confirmations")) == 1.0);
     BOOST_TEST(number(up.at("confirmed_setpoint_kw")) == -60.0);
-    BOOST_TEST(number(up.at("delivered_mean_kw")) < -20.0); // the plant's own measurement, through the samples
+    // The plant's own measurement, through the samples: at least a third of
+    // the requested energy (the rest is the ramp of a short window).
+    BOOST_TEST(number(up.at("delivered_kwh")) < number(up.at("requested_kwh")) / 3.0);
     BOOST_TEST(std::count(measured.begin(), measured.end(), -60.0) >= 4);
     // The plant saw −60 kW as +60000 W (+ = discharge on this PCS), then baseline.
     BOOST_TEST(plant.log().find("unit=1 setpoint_w=60000") != std::string::npos, plant.log());

@@ -4,7 +4,7 @@
 // and parsed, SIGTERM to baseline, and the exit codes for a bad configuration
 // and a refused token. No token may appear in a log line or in the metrics.
 #include <cleori/modbus/client.hpp>
-#include <cleori/sim/server.hpp>
+#include "sim/server.hpp"
 
 #include "support/child_process.hpp"
 #include "support/exemplar_battery.hpp"

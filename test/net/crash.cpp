@@ -12,7 +12,7 @@
 // - the token appears in no output of any process.
 // Trials: CLEORI_CRASH_TRIALS (default 200); seed: CLEORI_CRASH_SEED.
 // scripts/crash-trials runs it with more.
-#include <cleori/sim/server.hpp>
+#include "sim/server.hpp"
 
 #include "support/child_process.hpp"
 #include "support/sim_fixture.hpp"

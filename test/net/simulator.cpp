@@ -1,6 +1,6 @@
 // The simulator's own surface: control endpoints under /sim/, scenario files,
 // outage windows and the report — over real loopback sockets.
-#include <cleori/sim/server.hpp>
+#include "sim/server.hpp"
 
 #include "support/sim_fixture.hpp"
 

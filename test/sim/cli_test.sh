@@ -5,13 +5,7 @@ set -uo pipefail
 sim=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failures=0
-check() { # check "what" command...
-  local what=$1; shift
-  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; failures=$((failures + 1)); fi
-}
-contains() { grep -qF -- "$2" "$1"; }
-lacks() { ! grep -qF -- "$2" "$1"; }
+source "$(dirname "$0")/../support/checks.sh"
 
 # No tokens: a clear refusal.
 env -u CLEORI_SIM_TOKENS "$sim" --duration 1 >"$work/out" 2>"$work/err"; rc=$?
@@ -45,8 +39,11 @@ cat >"$work/scenario.json" <<'JSON'
 JSON
 printf '# asset tokens\nfile-token-one\n\nfile-token-two\n' >"$work/tokens"
 "$sim" --tokens-file "$work/tokens" --scenario "$work/scenario.json" --report "$work/report.json" --duration 1 \
-  >"$work/out" 2>"$work/err"; rc=$?
-check "duration run exits 0" test "$rc" = 0
+  --csv "$work/series.csv" --response-time 0.5 >"$work/out" 2>"$work/err"; rc=$?
+check "duration run exits 0 (nothing ran: nothing failed)" test "$rc" = 0
+check "time series written" contains "$work/series.csv" "time,asset,requested_kw,confirmed_kw,measured_kw,soc_pct,activations"
+check "rules judged against the given response time" contains "$work/out" "ramp of the 0.5 s response time"
+check "nothing to judge is said" contains "$work/out" "no asset ran"
 check "announces where it serves" contains "$work/out" "serving http://127.0.0.1:"
 check "two assets from the file" contains "$work/out" "for 2 assets"
 check "scenario creation logged" contains "$work/out" "activation cli-1 created for asset-2"
@@ -57,6 +54,12 @@ check "readable report printed" contains "$work/out" "== compliance report"
 check "no token in output" lacks "$work/out" "file-token"
 check "no token in report" lacks "$work/report.json" "file-token"
 
+CLEORI_SIM_TOKENS=t "$sim" --response-time 99 2>"$work/err"; rc=$?
+check "absurd response time refused" test "$rc" = 2
+check "… naming the option" contains "$work/err" "--response-time"
+CLEORI_SIM_TOKENS=t "$sim" --duration 0.2 --csv /nonexistent-dir/x.csv >/dev/null 2>"$work/err"; rc=$?
+check "unwritable time series exits 3" test "$rc" = 3
+
 # SIGTERM ends a run without --duration and still writes the report.
 CLEORI_SIM_TOKENS=env-token-a,env-token-b "$sim" --report "$work/term.json" >"$work/out" 2>"$work/err" &
 pid=$!
@@ -66,5 +69,4 @@ check "SIGTERM exits 0" test "$rc" = 0
 check "SIGTERM writes the report" contains "$work/term.json" '"asset":"asset-2"'
 check "no env token in output" lacks "$work/out" "env-token"
 
-if [ "$failures" -ne 0 ]; then echo "$failures check(s) failed"; exit 1; fi
-echo "all checks passed"
+finish

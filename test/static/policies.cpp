@@ -2,7 +2,7 @@
 #include <cleori/retry/retry_strategy.hpp>
 #include <cleori/transport/http.hpp>
 
-#include "support/memory_transport.hpp"
+#include <cleori/testing/memory_transport.hpp>
 
 #include <cleori/transport/beast_transport.hpp>
 
@@ -14,7 +14,7 @@ using steady = std::chrono::steady_clock;
 
 // Transport
 static_assert(cleori::Transport<cleori::beast_transport>);
-static_assert(cleori::Transport<cleori::test::memory_transport>);
+static_assert(cleori::Transport<cleori::testing::memory_transport>);
 struct no_request {
     boost::asio::any_io_executor get_executor() { return {}; }
 };

@@ -2,7 +2,7 @@
 // A simulator on an ephemeral loopback port with a transport and an API client
 // pointed at it, and helpers that run the io_context until a result arrives.
 #include <cleori/client/api_client.hpp>
-#include <cleori/sim/server.hpp>
+#include "sim/server.hpp"
 #include <cleori/transport/beast_transport.hpp>
 
 #include <boost/asio/co_spawn.hpp>

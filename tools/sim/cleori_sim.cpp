@@ -1,6 +1,7 @@
 // cleori-sim: a Cleori-compatible server on loopback for integration tests,
 // demos and the onboarding "testing phase". See doc/simulator.md.
-#include <cleori/sim/server.hpp>
+#include "sim/report_text.hpp"
+#include "sim/server.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -23,16 +24,22 @@ namespace {
 
 constexpr const char* usage =
     "usage: cleori-sim [--port N] [--address A] [--tls-cert F --tls-key F] [--scenario F]\n"
-    "                  [--report F] [--duration S] [--tokens-file F] [--quiet]\n"
+    "                  [--report F] [--csv F] [--response-time S] [--tolerance PCT]\n"
+    "                  [--duration S] [--tokens-file F] [--quiet]\n"
     "Serves the Cleori v1 API. Asset tokens come from CLEORI_SIM_TOKENS (comma-separated)\n"
     "or --tokens-file (one per line); asset-1 is the first token, asset-2 the second, ...\n"
-    "Runs until SIGINT/SIGTERM or --duration seconds, then writes the report.\n";
+    "Runs until SIGINT/SIGTERM or --duration seconds, then writes the report (and the time\n"
+    "series with --csv; draw it with scripts/plot-market-day). --response-time is the device's,\n"
+    "for the ramp allowance (default 2 s); --tolerance the energy tolerance (default 2 %).\n"
+    "Exit status: 0 every rule PASS, 1 a rule FAIL, 2 usage error, 3 a file cannot be written.\n";
 
 struct options {
     unsigned short port = 0;
     std::string address = "127.0.0.1";
-    std::string tls_cert, tls_key, scenario, report, tokens_file;
+    std::string tls_cert, tls_key, scenario, report, csv, tokens_file;
     double duration_s = 0;
+    double response_time_s = 2.0;
+    double tolerance_pct = 2.0;
     bool quiet = false;
 };
 
@@ -75,6 +82,9 @@ options parse(int argc, char** argv) {
         else if (a == "--tls-key") o.tls_key = value();
         else if (a == "--scenario") o.scenario = value();
         else if (a == "--report") o.report = value();
+        else if (a == "--csv") o.csv = value();
+        else if (a == "--response-time") o.response_time_s = number(a, value(), 0, 60);
+        else if (a == "--tolerance") o.tolerance_pct = number(a, value(), 0, 100);
         else if (a == "--duration") o.duration_s = number(a, value(), 0, 7 * 86400);
         else if (a == "--tokens-file") o.tokens_file = value();
         else if (a == "--quiet") o.quiet = true;
@@ -109,47 +119,6 @@ std::string timestamp_now() {
     return cleori::to_rfc3339(std::chrono::time_point_cast<std::chrono::microseconds>(t)).substr(11, 12);
 }
 
-// The report in a form a person reads at the end of a run.
-std::string readable(boost::json::value const& report) {
-    std::ostringstream os;
-    os << std::fixed << std::setprecision(1);
-    os << "== compliance report (limits: telemetry gap <= 10 s, poll gap <= 60 s)\n";
-    for (auto const& av : report.at("assets").as_array()) {
-        auto const& a = av.as_object();
-        auto num = [&](char const* k) { return a.at(k).to_number<double>(); };
-        double const tgap = num("max_sample_gap_s"), pgap = num("max_poll_gap_s");
-        os << a.at("asset").as_string().c_str() << ": " << static_cast<long long>(num("samples_received"))
-           << " samples (" << static_cast<long long>(num("duplicate_samples")) << " duplicates), max telemetry gap ";
-        if (num("samples_received") < 2) os << "n/a";
-        else os << tgap << " s " << (tgap <= 10.0 ? "OK" : "EXCEEDED");
-        os << "; " << static_cast<long long>(num("polls")) << " polls, max poll gap ";
-        if (num("polls") < 2) os << "n/a";
-        else os << pgap << " s " << (pgap <= 60.0 ? "OK" : "EXCEEDED");
-        os << "\n";
-        for (auto const& actv : a.at("activations").as_array()) {
-            auto const& act = actv.as_object();
-            os << "  activation " << act.at("id").as_string().c_str() << " [" << act.at("status").as_string().c_str()
-               << "]: requested " << act.at("requested_kw").to_number<double>() << " kW";
-            if (auto const* why = act.if_contains("refusal")) {
-                os << ", REFUSED by the battery (" << why->as_string().c_str() << ")";
-            } else {
-                if (auto const* d = act.if_contains("delivered_mean_kw")) os << ", delivered " << d->to_number<double>() << " kW";
-                else os << ", delivered n/a";
-                if (auto const* c = act.if_contains("confirmed_setpoint_kw")) os << ", executing at " << c->to_number<double>() << " kW";
-            }
-            if (auto const* l = act.if_contains("confirmation_latency_ms"))
-                os << ", answered " << l->to_number<double>() << " ms after it could";
-            else os << ", NOT CONFIRMED";
-            os << ", " << act.at("confirmations").to_number<long long>() << " confirmation request(s)\n";
-        }
-    }
-    auto const& late = report.at("telemetry_lateness_ms");
-    os << "telemetry arrived " << late.at("p50").to_number<double>() << " ms after its time at p50, "
-       << late.at("p99").to_number<double>() << " ms at p99 (back-filled samples included)\n";
-    for (auto const& e : report.at("control_errors").as_array()) os << "control error: " << e.as_string().c_str() << "\n";
-    return os.str();
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -174,6 +143,8 @@ int main(int argc, char** argv) {
 
     cleori::sim::server_options so{.tokens = tokens, .address = o.address, .port = o.port,
                                    .tls = tls ? &*tls : nullptr};
+    so.rules.response_time = std::chrono::milliseconds(static_cast<long long>(o.response_time_s * 1000));
+    so.rules.energy_tolerance = o.tolerance_pct / 100.0;
     if (!o.quiet) so.on_event = [](std::string const& line) { std::cout << timestamp_now() << " sim: " << line << std::endl; };
     cleori::sim::server sim{io.get_executor(), std::move(so)};
     auto port = sim.start();
@@ -205,11 +176,14 @@ int main(int argc, char** argv) {
     io.run();
 
     auto const report = sim.report();
-    if (!o.report.empty()) {
-        std::ofstream out(o.report, std::ios::trunc);
-        out << boost::json::serialize(report) << "\n";
-        if (!out) fail("cannot write report '" + o.report + "'", 1);
-    }
-    std::cout << readable(report) << std::flush;
-    return 0;
+    auto write = [](std::string const& path, std::string const& text, char const* what) {
+        std::ofstream out(path, std::ios::trunc);
+        out << text;
+        if (!out) fail(std::string("cannot write ") + what + " '" + path + "'", 3);
+    };
+    if (!o.report.empty()) write(o.report, boost::json::serialize(report) + "\n", "report");
+    if (!o.csv.empty()) write(o.csv, sim.time_series_csv(), "time series");
+    bool const pass = report.at("pass").as_bool();
+    std::cout << cleori::sim::readable(report) << (pass ? "PASS" : "FAIL") << "\n" << std::flush;
+    return pass ? 0 : 1;
 }
