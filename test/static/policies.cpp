@@ -1,10 +1,14 @@
-// Positive and negative checks of the Transport and RetryStrategy concepts.
+// Positive and negative checks of the Transport, RetryStrategy and Profile concepts.
 #include <cleori/retry/retry_strategy.hpp>
 #include <cleori/transport/http.hpp>
+
+#include <cleori/api/profile.hpp>
 
 #include <cleori/testing/memory_transport.hpp>
 
 #include <cleori/transport/beast_transport.hpp>
+
+#include <functional>
 
 namespace {
 using cleori::http_request;
@@ -52,4 +56,34 @@ struct no_on_success {
 };
 static_assert(!cleori::RetryStrategy<bare_duration>);
 static_assert(!cleori::RetryStrategy<no_on_success>);
+
+// Profile: the shipped one, one derived from it, and ones that miss a member
+// or give it an unusable type.
+static_assert(cleori::Profile<cleori::api_profile_v1>);
+struct staging_profile : cleori::api_profile_v1 { // as in doc/concepts/Profile.md
+    static constexpr std::string_view telemetry_path = "/v1/assets/telemetry";
+    static constexpr std::size_t max_telemetry_batch = 50;
+};
+static_assert(cleori::Profile<staging_profile>);
+struct paths_only {
+    static constexpr std::string_view telemetry_path = "/v1/telemetry";
+};
+static_assert(!cleori::Profile<paths_only>);
+struct numeric_path : cleori::api_profile_v1 {
+    static constexpr int telemetry_path = 3;
+};
+static_assert(!cleori::Profile<numeric_path>);
+
+// Transport and Clock: the handler is move-only and called once as an rvalue.
+struct function_transport {
+    boost::asio::any_io_executor get_executor() { return {}; }
+    void async_request(cleori::http_request, std::function<void(boost::system::error_code, cleori::http_response)>) {}
+};
+static_assert(!cleori::Transport<function_transport>);
+struct int_executor_transport {
+    int get_executor() { return 0; }
+    template <class H>
+    void async_request(cleori::http_request, H&&) {}
+};
+static_assert(!cleori::Transport<int_executor_transport>);
 } // namespace

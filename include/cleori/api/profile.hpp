@@ -8,7 +8,9 @@
 /// spellings and limits below are therefore assumptions (see
 /// `doc/api-profile.md`). To adapt to a different deployment, derive from this
 /// type, shadow what differs and pass your profile as the engine's `Api`
-/// parameter; nothing else in the library names a path or a field.
+/// parameter; nothing else in the library names a path or a field. The
+/// `cleori::Profile` concept states what a profile must provide
+/// (doc/concepts/Profile.md).
 ///
 /// @code
 /// struct my_profile : cleori::api_profile_v1 {
@@ -24,6 +26,7 @@
 
 #include <array>
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <span>
 #include <string_view>
@@ -153,5 +156,60 @@ struct api_profile_v1 {
     }
     /// @}
 };
+
+namespace detail {
+template <class T>
+concept profile_text = std::convertible_to<T, std::string_view>;
+template <class T>
+concept profile_count = std::convertible_to<T, std::size_t>;
+template <class P, class E>
+concept profile_names = requires {
+    { P::names(E{}) } -> std::convertible_to<std::span<const std::pair<E, std::string_view>>>;
+};
+} // namespace detail
+
+/// @brief An API profile: the paths, envelope keys, limits, field lists and
+/// enumeration spellings the codec, the client and the engine read. Derive
+/// from `api_profile_v1` and shadow what differs; the concept checks that
+/// every member is there with a usable type.
+template <class P>
+concept Profile = requires {
+    { P::telemetry_path } -> detail::profile_text;
+    { P::activations_path } -> detail::profile_text;
+    { P::confirm_path_prefix } -> detail::profile_text;
+    { P::confirm_path_suffix } -> detail::profile_text;
+    { P::page_limit } -> detail::profile_count;
+    { P::limit_param } -> detail::profile_text;
+    { P::offset_param } -> detail::profile_text;
+    { P::data_key } -> detail::profile_text;
+    { P::pagination_key } -> detail::profile_text;
+    { P::pagination_limit_key } -> detail::profile_text;
+    { P::pagination_offset_key } -> detail::profile_text;
+    { P::pagination_total_key } -> detail::profile_text;
+    { P::error_key } -> detail::profile_text;
+    { P::error_code_key } -> detail::profile_text;
+    { P::error_message_key } -> detail::profile_text;
+    { P::conflict_on_confirm_is_success } -> std::convertible_to<bool>;
+    { P::telemetry_keyed_by_time } -> std::convertible_to<bool>;
+    { P::max_telemetry_batch } -> detail::profile_count;
+    { P::open_ended_grace } -> std::convertible_to<std::chrono::minutes>;
+    { P::open_ended_horizon } -> std::convertible_to<std::chrono::minutes>;
+    { P::unavailable_after_executing } -> std::convertible_to<bool>;
+    { P::max_body_bytes } -> detail::profile_count;
+    { P::max_json_depth } -> std::convertible_to<unsigned>;
+    { P::max_id_length } -> detail::profile_count;
+    { P::max_text_length } -> detail::profile_count;
+    { P::max_poll_pages } -> detail::profile_count;
+    { P::max_poll_activations } -> detail::profile_count;
+    P::telemetry_fields;
+    P::activation_fields;
+    P::confirmation_fields;
+    requires detail::profile_names<P, mfrr_direction>;
+    requires detail::profile_names<P, activation_type>;
+    requires detail::profile_names<P, activation_status>;
+    requires detail::profile_names<P, confirmation_status>;
+};
+
+static_assert(Profile<api_profile_v1>);
 
 } // namespace cleori

@@ -110,18 +110,22 @@ inline boost::system::error_code status_error(unsigned status) noexcept {
 /// @brief The Cleori API client.
 /// @tparam T a `Transport` (e.g. `beast_transport`)
 /// @tparam R a `RetryStrategy`
-/// @tparam Profile an API profile (`api_profile_v1`)
+/// @tparam Profile a `Profile` (`api_profile_v1`, or a type derived from it)
 /// @tparam C a `Clock` (`real_clock`; `manual_clock` in tests): deadlines and retry waits use it
 template <class T, class R = default_retry, class Profile = api_profile_v1, class C = real_clock>
 class basic_api_client {
     static_assert(Transport<T>, "cleori::api_client: 'Transport' does not model Transport: it needs "
-                                "async_request(http_request, handler(error_code, http_response)) and get_executor(). "
+                                "async_request(http_request, h) taking a move-only handler h(error_code, http_response), and "
+                                "get_executor() returning an Asio executor. "
                                 "See doc/concepts/Transport.md");
     static_assert(RetryStrategy<R>, "cleori::api_client: 'Retry' does not model RetryStrategy: it needs "
                                     "next_delay(retry_context) -> result<milliseconds> and on_success(time_point). "
                                     "See doc/concepts/RetryStrategy.md");
     static_assert(Clock<C>, "cleori::api_client: 'Clock' does not model Clock: it needs now() -> steady time_point, "
-                            "wall_now() -> timestamp and make_timer(executor). See doc/concepts/Clock.md");
+                            "wall_now() -> timestamp and make_timer(executor) whose timer has expires_at(time_point), "
+                            "cancel() and async_wait(handler). See doc/concepts/Clock.md");
+    static_assert(cleori::Profile<Profile>, "cleori::api_client: 'Profile' does not model Profile: derive it from "
+                                            "cleori::api_profile_v1 and shadow what differs. See doc/concepts/Profile.md");
 
 public:
     using clock = std::chrono::steady_clock;

@@ -19,9 +19,11 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <chrono>
 #include <concepts>
+#include <utility>
 
 namespace cleori {
 
@@ -29,10 +31,20 @@ namespace cleori {
 using mono_time = std::chrono::steady_clock::time_point;
 
 namespace detail {
+// Move-only and callable once as an rvalue, as the engine's wait handlers are.
+struct wait_handler_archetype {
+    wait_handler_archetype() = default;
+    wait_handler_archetype(wait_handler_archetype&&) = default;
+    wait_handler_archetype& operator=(wait_handler_archetype&&) = default;
+    wait_handler_archetype(wait_handler_archetype const&) = delete;
+    wait_handler_archetype& operator=(wait_handler_archetype const&) = delete;
+    void operator()(boost::system::error_code) && {}
+};
 template <class T>
-concept ClockTimer = requires(T& t, mono_time tp) {
+concept ClockTimer = requires(T& t, mono_time tp, wait_handler_archetype h) {
     t.expires_at(tp);
     t.cancel();
+    t.async_wait(std::move(h));
 };
 } // namespace detail
 

@@ -72,14 +72,18 @@ class basic_agent {
                   "cleori::agent: 'Device' does not model BatteryDevice: it needs ratings, async_read_state(handler) "
                   "and async_apply_setpoint(kilowatts, handler). See doc/concepts/BatteryDevice.md");
     static_assert(cleori::Transport<Transport>,
-                  "cleori::agent: 'Transport' does not model Transport: it needs async_request(http_request, "
-                  "handler(error_code, http_response)) and get_executor(). See doc/concepts/Transport.md");
+                  "cleori::agent: 'Transport' does not model Transport: it needs async_request(http_request, h) "
+                  "taking a move-only handler h(error_code, http_response), and get_executor() returning an Asio "
+                  "executor. See doc/concepts/Transport.md");
     static_assert(cleori::Clock<Clock>, "cleori::agent: 'Clock' does not model Clock: it needs now() -> steady "
-                                        "time_point, wall_now() -> timestamp and make_timer(executor). "
+                                        "time_point, wall_now() -> timestamp and make_timer(executor) whose timer has "
+                                        "expires_at(time_point), cancel() and async_wait(handler). "
                                         "See doc/concepts/Clock.md");
     static_assert(RetryStrategy<Retry>, "cleori::agent: 'Retry' does not model RetryStrategy: it needs "
                                         "next_delay(retry_context) -> result<milliseconds> and on_success(time_point). "
                                         "See doc/concepts/RetryStrategy.md");
+    static_assert(cleori::Profile<Profile>, "cleori::agent: 'Profile' does not model Profile: derive it from "
+                                            "cleori::api_profile_v1 and shadow what differs. See doc/concepts/Profile.md");
     static_assert(Store<StoreT>, "cleori::agent: 'StoreT' does not model Store: it needs load() -> "
                                  "result<store_image> and append(store_record) -> result<void>. "
                                  "See doc/concepts/Store.md");
@@ -87,7 +91,8 @@ class basic_agent {
     // With a policy that fails its concept, nothing below is instantiated, so
     // the static_assert above is the only error the user sees.
     static constexpr bool policies_ok = BatteryDevice<Device> && cleori::Transport<Transport> &&
-                                        cleori::Clock<Clock> && RetryStrategy<Retry> && Store<StoreT>;
+                                        cleori::Clock<Clock> && RetryStrategy<Retry> && Store<StoreT> &&
+                                        cleori::Profile<Profile>;
     template <class C, bool = policies_ok>
     struct timer_of {
         using type = decltype(std::declval<C&>().make_timer(std::declval<boost::asio::any_io_executor>()));

@@ -8,11 +8,12 @@
 ///
 /// | expression | semantics |
 /// |---|---|
-/// | `t.async_request(req, h)` | sends `req`, calls `h(error_code, http_response)` once on the transport's executor |
-/// | `t.get_executor()` | the executor completions run on |
+/// | `t.async_request(req, h)` | sends `req`, calls the move-only `h(error_code, http_response)` once on the transport's executor |
+/// | `t.get_executor()` | an Asio executor: the one completions run on |
 ///
 /// See doc/concepts/Transport.md.
 
+#include <boost/asio/execution/executor.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <boost/system/error_code.hpp>
 
@@ -41,16 +42,25 @@ struct http_response {
 };
 
 namespace detail {
+// Move-only and callable once as an rvalue, as the API client's handlers are:
+// a transport that takes a std::function (copyable, called as an lvalue)
+// cannot take it.
 struct response_handler_archetype {
-    void operator()(boost::system::error_code, http_response) const {}
+    response_handler_archetype() = default;
+    response_handler_archetype(response_handler_archetype&&) = default;
+    response_handler_archetype& operator=(response_handler_archetype&&) = default;
+    response_handler_archetype(response_handler_archetype const&) = delete;
+    response_handler_archetype& operator=(response_handler_archetype const&) = delete;
+    void operator()(boost::system::error_code, http_response) && {}
 };
 } // namespace detail
 
-/// @brief A policy that performs HTTP exchanges for the API client.
+/// @brief A policy that performs HTTP exchanges for the API client: it takes
+/// a move-only handler and names an Asio executor.
 template <class T>
 concept Transport = requires(T& t, http_request req, detail::response_handler_archetype h) {
-    t.async_request(std::move(req), h);
-    t.get_executor();
+    t.async_request(std::move(req), std::move(h));
+    { t.get_executor() } -> boost::asio::execution::executor;
 };
 
 } // namespace cleori
