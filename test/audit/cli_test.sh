@@ -79,4 +79,11 @@ check "unknown option is a usage error" test "$rc" = 2
 check "--help exits 0" test "$rc" = 0
 check "--help explains" contains "$work/out" "oldest first"
 
+# An id with a terminal escape (from a hostile server) is shown escaped.
+printf '%s\n' '{"time":"2026-11-26T12:00:00.000Z","event":"received","activation":"evil\u001b[2Jx","direction":"up","power_kw":60,"start":"2026-11-26T12:00:32.000Z","end":"2026-11-26T12:02:02.000Z","status":"pending"}' >"$work/evil.jsonl"
+"$audit" "$work/evil.jsonl" >"$work/out" 2>"$work/err"; rc=$?
+check "an escape in an id: exit 0" test "$rc" = 0
+check "… shown escaped" contains "$work/out" 'evil\x1b[2Jx'
+check "… never raw" sh -c "! grep -q \"$(printf '\033')\" '$work/out'"
+
 finish

@@ -5,8 +5,16 @@
 #include <cleori/testing/memory_transport.hpp>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 #include <boost/test/unit_test.hpp>
+
+#include <future>
+#include <thread>
 
 namespace {
 
@@ -99,6 +107,65 @@ BOOST_AUTO_TEST_CASE(a_retry_after_beyond_the_deadline_is_returned_to_the_caller
     BOOST_TEST(r.error().retry_after->count() == 120000);
     BOOST_TEST(r.error().attempts == 1u);
     BOOST_TEST(t.requests.size() == 1u);
+}
+
+// The calls take any completion token, as Asio's own operations do.
+BOOST_AUTO_TEST_CASE(every_call_takes_any_completion_token) {
+    boost::asio::io_context io;
+    cleori::testing::memory_transport t{io.get_executor(), [&](cleori::http_request const& req) {
+        if (req.target.starts_with("/v1/activations?"))
+            return std::pair{boost::system::error_code{},
+                             cleori::http_response{200, "[" + activation_json(7) + "]", {}}};
+        if (req.target.ends_with("/confirm")) return std::pair{boost::system::error_code{}, cleori::http_response{409, {}, {}}};
+        return std::pair{boost::system::error_code{}, cleori::http_response{204, {}, {}}};
+    }};
+    client_type client{t};
+    auto const deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    std::string const token = "tok";
+    std::vector<cleori::telemetry_sample> const samples{{.time = cleori::parse_rfc3339("2026-11-27T10:00:00Z").value(),
+                                                         .power = cleori::kilowatts{-5.0}}};
+    cleori::confirmation const c{.time = samples[0].time, .status = cleori::confirmation_status::executing};
+
+    // A callback, run on a strand of its own (its associated executor).
+    auto strand = boost::asio::make_strand(io);
+    std::optional<cleori::api_result<cleori::activation_poll>> polled;
+    bool on_strand = false;
+    client.async_get_activations(token, deadline, boost::asio::bind_executor(strand, [&](auto r) {
+        on_strand = strand.running_in_this_thread();
+        polled.emplace(std::move(r));
+    }));
+    // deferred: nothing happens until it is launched.
+    auto sent = client.async_send_telemetry(token, samples, deadline, boost::asio::deferred);
+    BOOST_TEST(t.requests.size() == 0u);
+    std::optional<cleori::api_result<void>> telemetry;
+    std::move(sent)([&](cleori::api_result<void> r) { telemetry.emplace(std::move(r)); });
+    // use_awaitable, inside a coroutine.
+    std::optional<cleori::api_result<void>> confirmed;
+    boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
+        confirmed.emplace(co_await client.async_confirm(token, "a-7", c, deadline, boost::asio::use_awaitable));
+    }, boost::asio::detached);
+    io.run();
+    BOOST_TEST_REQUIRE(polled.has_value());
+    BOOST_TEST_REQUIRE(polled->has_value());
+    BOOST_TEST((*polled)->activations.size() == 1u);
+    BOOST_TEST(on_strand);
+    BOOST_TEST_REQUIRE(telemetry.has_value());
+    BOOST_TEST(telemetry->has_value());
+    BOOST_TEST_REQUIRE(confirmed.has_value());
+    BOOST_TEST(confirmed->has_value()); // 409: already confirmed counts as success
+    BOOST_TEST(t.requests.size() == 3u);
+
+    // use_future, with the io_context on another thread.
+    io.restart();
+    auto work = boost::asio::make_work_guard(io);
+    std::thread runner([&] { io.run(); });
+    std::future<cleori::api_result<void>> f = client.async_send_telemetry(token, samples, deadline, boost::asio::use_future);
+    auto const r = f.get();
+    work.reset();
+    runner.join();
+    BOOST_TEST(r.has_value());
+    BOOST_TEST(t.requests.size() == 4u);
+    BOOST_TEST(t.requests.back().body.find("\"power\":-5") != std::string::npos, t.requests.back().body);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -174,6 +174,71 @@ BOOST_AUTO_TEST_CASE(power_away_from_baseline_outside_windows_and_a_late_return_
     BOOST_TEST(r.baseline_misses == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(no_credit_without_power_and_no_pass_for_executing_at_zero) {
+    auto const a = activation("a", cleori::mfrr_direction::up, 90, 600, 1200);
+    // Samples carry SoC but no power through the window: nothing was measured.
+    std::vector<cleori::telemetry_sample> soc_only;
+    for (double s = 0; s <= 3600; s += 5)
+        soc_only.push_back({at(s), s >= 590 && s <= 1210 ? std::nullopt : std::optional(0.0_kW), 50.0_pct});
+    auto r = judge(soc_only, {&a});
+    BOOST_TEST(energy_of(r, "a").delivered_kwh == 0.0);
+    BOOST_TEST(energy_of(r, "a").verdict == "fail");
+    // "executing" at 0 kW is not a way to decline.
+    auto zero = activation("zero", cleori::mfrr_direction::up, 90, 600, 1200);
+    zero.first_confirmation->setpoint = 0.0_kW;
+    r = judge(sampled(0, 3600, 5, [](double) { return 0.0; }), {&zero});
+    BOOST_TEST(energy_of(r, "zero").verdict == "fail");
+}
+
+BOOST_AUTO_TEST_CASE(a_confirmation_after_a_modification_before_the_start_is_not_partial) {
+    // 90 kW, modified to 40 kW before the start; confirmed and delivered at 40.
+    auto a = activation("a", cleori::mfrr_direction::up, 90, 600, 1200);
+    a.a.power = 40.0_kW;
+    a.changed(at(300));
+    a.first_confirmation->setpoint = -40.0_kW;
+    auto r = judge(sampled(0, 3600, 5, [](double s) { return s >= 600.5 && s < 1200.5 ? -40.0 : 0.0; }), {&a});
+    BOOST_TEST(energy_of(r, "a").verdict == "pass");
+    // Clamped to 50 of 100 kW, then modified down to 40: owed 50, then 40.
+    auto b = activation("b", cleori::mfrr_direction::down, 100, 600, 1200);
+    b.first_confirmation->setpoint = 50.0_kW;
+    b.a.power = 40.0_kW;
+    b.changed(at(900));
+    r = judge(sampled(0, 3600, 5, [](double s) { return s >= 600.5 && s < 910.5 ? 50.0 : s < 1200.5 ? 40.0 : 0.0; }),
+              {&b});
+    BOOST_TEST(energy_of(r, "b").verdict == "partial", energy_of(r, "b").delivered_kwh);
+}
+
+BOOST_AUTO_TEST_CASE(a_running_activation_is_judged_up_to_now_and_a_late_refusal_owes_until_it) {
+    auto const a = activation("a", cleori::mfrr_direction::down, 60, 600, 7200);
+    auto r = judge(sampled(0, 1800, 5, [](double s) { return s >= 600.5 ? 60.0 : 0.0; }), {&a}, 1800);
+    BOOST_TEST(energy_of(r, "a").requested_kwh == 20.0, boost::test_tools::tolerance(1e-9));
+    BOOST_TEST(energy_of(r, "a").verdict == "running");
+    // Refused 25 s after its start, having delivered nothing: owed until then.
+    auto late = activation("late", cleori::mfrr_direction::up, 90, 600, 1200);
+    late.first_confirmation = cleori::confirmation{at(625), cleori::confirmation_status::unavailable, std::string("fault"), {}};
+    late.confirmed_wall = at(625);
+    r = judge(sampled(0, 3600, 5, [](double) { return 0.0; }), {&late});
+    BOOST_TEST(energy_of(r, "late").verdict == "refused-late-fail");
+    // … 2 s after it, within the ramp: fine.
+    late.first_confirmation->time = at(602);
+    late.confirmed_wall = at(602);
+    r = judge(sampled(0, 3600, 5, [](double) { return 0.0; }), {&late});
+    BOOST_TEST(energy_of(r, "late").verdict == "refused-late");
+}
+
+BOOST_AUTO_TEST_CASE(a_device_short_of_what_remains_is_not_a_baseline_miss) {
+    // A and B overlap; after A ends the device gives half of B's 30 kW:
+    // the energy rule's failure, not the return to baseline's.
+    auto const a = activation("a", cleori::mfrr_direction::down, 60, 600, 1200);
+    auto const b = activation("b", cleori::mfrr_direction::down, 30, 900, 1500);
+    auto r = judge(sampled(0, 3600, 5, [](double s) {
+                       return 0.5 * ((s >= 600.5 && s < 1200.5 ? 60.0 : 0.0) + (s >= 900.5 && s < 1500.5 ? 30.0 : 0.0));
+                   }),
+                   {&a, &b});
+    BOOST_TEST(r.baseline_misses == 0u);
+    BOOST_TEST(!energy_of(r, "a").pass);
+}
+
 BOOST_AUTO_TEST_CASE(rules_pass_and_fail_at_their_limits_and_the_worst_asset_is_named) {
     sim::compliance_rules const rules;
     sim::asset_assessment ok, late;
@@ -252,6 +317,22 @@ BOOST_AUTO_TEST_CASE(the_market_runs_in_virtual_time_over_the_memory_transport) 
     auto const report = boost::json::serialize(market.report());
     BOOST_TEST(report.find("tok\"") == std::string::npos);
     BOOST_TEST(market.report().at("pass").as_bool());
+
+    // Attempts count even when an outage drops them; silence does not, and
+    // it runs up to the report.
+    BOOST_TEST(market.apply(boost::json::parse(R"({"at_s": 30, "action": "outage", "duration_s": 5})").as_object()) == "");
+    clock.run_for(io, 31s);
+    poll(); // dropped by the outage, 31 s after the last
+    BOOST_TEST(answers.back().first == boost::asio::error::connection_reset);
+    clock.run_for(io, 40s);
+    poll(); // 40 s later
+    clock.run_for(io, 70s); // then silence until the report
+    auto const rules = market.report().at("rules").as_array();
+    for (auto const& v : rules)
+        if (v.at("rule").as_string() == "poll gap") {
+            BOOST_TEST(v.at("value").to_number<double>() == 70.0, boost::test_tools::tolerance(0.01));
+            BOOST_TEST(!v.at("pass").as_bool());
+        }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -29,7 +29,7 @@ check "modified, cancelled, open-ended and overlapping ones" \
 check "the infeasible one is refused" matches "$out/pass.txt" '^  infeasible-[0-9]+ .* refused '
 check "outages and 429/503 bursts were injected" \
   sh -c "grep -q '\"outage\"' '$out/scenario.json' && grep -q '\"status\":429' '$out/scenario.json' && grep -q '\"status\":503' '$out/scenario.json'"
-check "the device's setpoint fault made one refusal" matches "$out/pass.txt" '^  act-44 .* refused '
+check "the device's setpoint fault made one refusal" matches "$out/pass.txt" '^  act-44 .* refused-late '
 check "the time series covers the day" test "$(wc -l <"$out/market-day.csv")" -gt 17000
 check "the report says pass" matches "$out/market-day.json" '"pass":true'
 
@@ -37,11 +37,22 @@ check "the report says pass" matches "$out/market-day.json" '"pass":true'
 "$day" --quiet --power-scale 0.5 >"$out/half.txt" 2>&1; rc=$?
 check "a device at half power exits 1" test "$rc" = 1
 check "… the energy rule FAILs" rule "$out/half.txt" "energy delivered" FAIL
-check "… the telemetry rule still PASSes" rule "$out/half.txt" "telemetry gap" PASS
+for r in "telemetry gap" "poll gap" "confirmation delay" "power outside windows" "return to baseline"; do
+  check "… '$r' still PASSes" rule "$out/half.txt" "$r" PASS
+done
 "$day" --quiet --read-fault 30 >"$out/gap.txt" 2>&1; rc=$?
 check "readings failing for 30 s exit 1" test "$rc" = 1
 check "… the telemetry rule FAILs" rule "$out/gap.txt" "telemetry gap" FAIL
-check "… the energy rule still PASSes" rule "$out/gap.txt" "energy delivered" PASS
+for r in "poll gap" "confirmation delay" "energy delivered" "power outside windows" "return to baseline"; do
+  check "… '$r' still PASSes" rule "$out/gap.txt" "$r" PASS
+done
+
+# A correct agent at Cleori's limits passes: polls every 60 s, telemetry every 10 s.
+"$day" --quiet --poll-interval 60 --telemetry-interval 10 >"$out/slow.txt" 2>&1; rc=$?
+check "an agent at the 60 s / 10 s limits passes" test "$rc" = 0
+# A file that cannot be written is not a rule failure.
+"$day" --quiet --hours 1 --report /nonexistent-dir/r.json >/dev/null 2>&1; rc=$?
+check "an unwritable report exits 3" test "$rc" = 3
 
 # The day's scenario is a cleori-sim scenario (for a real-time replay).
 CLEORI_SIM_TOKENS=t "$sim" --port 0 --scenario "$out/scenario.json" --duration 0.5 --quiet >"$out/sim.txt" 2>&1; rc=$?

@@ -296,11 +296,26 @@ int main(int argc, char** argv) {
         return status;
     }
 
+    // Ids and reasons come from the server: control characters are shown
+    // escaped, so a hostile one cannot drive the operator's terminal.
+    auto shown = [](std::string_view text) {
+        std::string out;
+        for (unsigned char ch : text) {
+            if (ch < 0x20 || ch == 0x7f) {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\x%02x", ch);
+                out += buf;
+            } else {
+                out += static_cast<char>(ch);
+            }
+        }
+        return out;
+    };
     std::vector<std::vector<std::string>> rows{{"activation", "dir", "requested kW", "window", "assessed", "confirmed",
                                                 "req kWh", "del kWh", "ratio", "end"}};
     for (auto const& s : c.all()) {
         auto const* r = s.latest ? &*s.latest : nullptr;
-        rows.push_back({s.id, r ? (r->direction == cleori::mfrr_direction::up ? "up" : "down") : "?",
+        rows.push_back({shown(s.id), r ? (r->direction == cleori::mfrr_direction::up ? "up" : "down") : "?",
                         requested_text(s), r ? window_text(*r) : "?", s.verdict,
                         confirmed_text(s), s.has_energy ? kwh(s.requested_kwh) : "-",
                         s.has_energy ? kwh(s.delivered_kwh) : "-",
@@ -332,7 +347,7 @@ int main(int argc, char** argv) {
         if (s.reason.empty()) continue;
         if (!heading) std::cout << "\nreasons:\n";
         heading = true;
-        std::cout << "  " << s.id << ": " << s.reason << "\n";
+        std::cout << "  " << shown(s.id) << ": " << shown(s.reason) << "\n";
     }
     return status;
 }

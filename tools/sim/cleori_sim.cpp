@@ -149,12 +149,14 @@ int main(int argc, char** argv) {
     cleori::sim::server sim{io.get_executor(), std::move(so)};
     auto port = sim.start();
     if (!port) fail("cannot listen on " + o.address + ":" + std::to_string(o.port) + ": " + port.error().message());
-    if (!o.scenario.empty())
-        if (auto why = sim.load_scenario(read_file(o.scenario, "scenario")); !why.empty()) fail(o.scenario + ": " + why);
 
     std::cout << "cleori-sim: serving " << (tls ? "https" : "http") << "://" << o.address << ":" << *port << " for "
               << tokens.size() << (tokens.size() == 1 ? " asset" : " assets") << " (asset-1"
               << (tokens.size() > 1 ? " … asset-" + std::to_string(tokens.size()) : std::string()) << ")" << std::endl;
+    // After the line that says where it serves: scripts read the port from it,
+    // and the scenario's first events print below it.
+    if (!o.scenario.empty())
+        if (auto why = sim.load_scenario(read_file(o.scenario, "scenario")); !why.empty()) fail(o.scenario + ": " + why);
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     boost::asio::steady_timer timer(io);

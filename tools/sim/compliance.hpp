@@ -23,10 +23,14 @@
 /// Verdict: `pass` when |delivered − requested| ≤ allowance + tolerance ×
 /// |requested| (tolerance 2 % by default); `refused` when the first
 /// confirmation was `unavailable` (Cleori knew before it ran: not a failure);
+/// `refused-late` (refused after its start: owed until the refusal);
 /// `released` (pass or fail over the shortened window); `partial` (confirmed
-/// `executing` at less than requested: judged against the confirmed setpoint,
-/// scaled over the window); `unconfirmed` (it ran and was never confirmed: a
-/// failure); `scheduled` (not started yet).
+/// `executing` at less than requested: owed the request capped at the
+/// confirmed power; `executing` at 0 kW fails); `running` (judged up to now);
+/// `unconfirmed` (it ran and was never confirmed: a failure); `scheduled` (not
+/// started yet). Each of these kinds becomes `<kind>-fail` when the energy is
+/// off. Intervals where no power sample lies within the telemetry-gap limit
+/// credit nothing.
 
 #include <cleori/api/activation.hpp>
 #include <cleori/api/profile.hpp>
@@ -57,8 +61,8 @@ struct compliance_rules {
     /// (`cleori-sim --response-time`), else the 2 s mFRR maximum.
     std::chrono::milliseconds response_time{2000};
     double energy_tolerance = 0.02;                        ///< of the requested energy, after the ramp allowance
-    std::chrono::milliseconds max_telemetry_gap{10000};    ///< between sample times (back-fill closes gaps)
-    std::chrono::milliseconds max_poll_gap{60000};         ///< between polls reaching the server, outages excluded
+    std::chrono::milliseconds max_telemetry_gap{10000};    ///< between sample times (back-fill closes gaps), and from the last to the report
+    std::chrono::milliseconds max_poll_gap{60000};         ///< between poll attempts, spoiled ones (faults, outages) included, and from the last to the report
     std::chrono::milliseconds max_confirmation_delay{30000}; ///< after the agent could act; Cleori forwards within ~2 min
     double baseline_kw = 1.0;                              ///< |power| at or below this is baseline
 };
@@ -102,10 +106,18 @@ struct activation_history {
         timestamp e = a.end_time.value_or(std::max(now, a.start_time));
         if (cancelled_wall) e = std::min(e, std::max(*cancelled_wall, a.start_time));
         if (released_wall) e = std::min(e, std::max(*released_wall, a.start_time));
+        if (late_refusal()) e = std::min(e, std::max(*confirmed_wall, a.start_time));
         return e;
     }
+    /// Refused before its start: Cleori knew in time, nothing was owed.
     [[nodiscard]] bool refused() const {
-        return first_confirmation && first_confirmation->status == confirmation_status::unavailable;
+        return first_confirmation && first_confirmation->status == confirmation_status::unavailable &&
+               (!confirmed_wall || *confirmed_wall <= a.start_time);
+    }
+    /// Refused after its start (the device failed as it began): owed until the refusal.
+    [[nodiscard]] bool late_refusal() const {
+        return first_confirmation && first_confirmation->status == confirmation_status::unavailable && confirmed_wall &&
+               *confirmed_wall > a.start_time;
     }
 };
 
@@ -178,12 +190,21 @@ struct power_curve {
         double const f = std::chrono::duration<double>(t - prev->first) / std::chrono::duration<double>(it->first - prev->first);
         return prev->second + f * (it->second - prev->second);
     }
-    // The first sample time at or after t (t itself when none comes).
-    [[nodiscard]] timestamp next_sample(timestamp t) const {
-        auto it = std::lower_bound(points.begin(), points.end(), t, [](auto const& p, timestamp x) { return p.first < x; });
-        return it == points.end() ? t : it->first;
+    // The span between the power samples around [u, v]: a long one means no
+    // measurement there, and nothing is credited.
+    [[nodiscard]] mono_time::duration bracket(timestamp u, timestamp v) const {
+        auto hi = std::lower_bound(points.begin(), points.end(), v, [](auto const& p, timestamp x) { return p.first < x; });
+        auto lo = std::upper_bound(points.begin(), points.end(), u, [](timestamp x, auto const& p) { return x < p.first; });
+        if (hi == points.end() || lo == points.begin()) return mono_time::duration::max();
+        return std::chrono::duration_cast<mono_time::duration>(hi->first - std::prev(lo)->first);
     }
 };
+
+// The first sample time (any sample) at or after t; t itself when none comes.
+inline timestamp next_sample(std::vector<timestamp> const& sorted, timestamp t) {
+    auto it = std::lower_bound(sorted.begin(), sorted.end(), t);
+    return it == sorted.end() ? t : *it;
+}
 
 inline timestamp first_at_or_after(std::vector<timestamp> const& sorted, timestamp t, timestamp fallback) {
     auto it = std::lower_bound(sorted.begin(), sorted.end(), t);
@@ -197,9 +218,23 @@ inline asset_assessment assess_asset(asset_history const& h, compliance_rules co
     using namespace std::chrono;
     asset_assessment out;
     detail::power_curve const curve(h.samples);
+    std::vector<timestamp> sample_times;
+    for (auto const& smp : h.samples) sample_times.push_back(smp.time);
+    std::sort(sample_times.begin(), sample_times.end());
+    auto const judged_end = [&](activation_history const& a) { return std::min(a.end_of(now), now); };
     auto const rt = duration_cast<microseconds>(rules.response_time);
     timestamp const far = now + hours(24 * 365);
 
+    // When the agent could know an end: at the end itself, unless a
+    // cancellation or a modification told it then (its next poll).
+    auto known_end = [&](activation_history const& a, timestamp end) {
+        timestamp known = end;
+        if (a.cancelled_wall && *a.cancelled_wall <= end) known = detail::first_at_or_after(h.polls, *a.cancelled_wall, far);
+        if (!a.modified_walls.empty() && a.modified_walls.back() <= end)
+            known = std::max(known, std::min(detail::first_at_or_after(h.polls, a.modified_walls.back(), far), far));
+        if (a.late_refusal() || a.released_wall) known = end; // the agent ended it itself
+        return known;
+    };
     // Ramps: every change of request, with when it settles.
     struct ramp {
         timestamp from, settled;
@@ -207,7 +242,7 @@ inline asset_assessment assess_asset(asset_history const& h, compliance_rules co
     std::vector<ramp> ramps;
     auto add_ramp = [&](timestamp c, timestamp known) {
         timestamp const ready = std::max(c, known) + rt;
-        ramps.push_back({c, std::max(ready, curve.next_sample(ready))});
+        ramps.push_back({c, std::max(ready, detail::next_sample(sample_times, ready))});
     };
     for (auto const* a : h.activations) {
         if (!a->first_served_wall || a->refused()) continue;
@@ -217,11 +252,7 @@ inline asset_assessment assess_asset(asset_history const& h, compliance_rules co
             add_ramp(eff, std::max(eff, detail::first_at_or_after(h.polls, m, far)));
         }
         timestamp const end = a->end_of(now);
-        if (end < now) {
-            timestamp known = end;
-            if (a->cancelled_wall && *a->cancelled_wall <= end) known = detail::first_at_or_after(h.polls, *a->cancelled_wall, far);
-            add_ramp(end, std::max(end, known));
-        }
+        if (end < now) add_ramp(end, std::max(end, known_end(*a, end)));
     }
 
     // In force and executing (refused ones are not delivered): the sum of
@@ -258,7 +289,7 @@ inline asset_assessment assess_asset(asset_history const& h, compliance_rules co
         for (auto const& [v, n] : api_profile_v1::status_names)
             if (v == a.a.status) e.status = std::string(n);
         e.start = a.a.start_time;
-        e.end = a.end_of(now);
+        e.end = judged_end(a);
         if (a.first_confirmation && a.first_confirmation->setpoint)
             e.confirmed_setpoint_kw = a.first_confirmation->setpoint->in_kw();
         if (a.confirmed_at && a.actionable_at) {
@@ -268,8 +299,20 @@ inline asset_assessment assess_asset(asset_history const& h, compliance_rules co
                 out.slowest_confirmation = e.id;
             }
         }
-        if (a.refused() && a.first_confirmation->reason) e.refusal = *a.first_confirmation->reason;
+        if ((a.refused() || a.late_refusal()) && a.first_confirmation->reason) e.refusal = *a.first_confirmation->reason;
 
+        // A confirmation `executing` at less than was then requested caps
+        // what is owed at the confirmed power (the agent clamped and said so).
+        std::optional<double> cap;
+        bool zero_confirmed = false;
+        if (a.first_confirmation && a.first_confirmation->status == confirmation_status::executing &&
+            a.first_confirmation->setpoint && a.confirmed_wall) {
+            double const confirmed = std::abs(a.first_confirmation->setpoint->in_kw());
+            double const asked = std::abs(a.requested_at(std::max(*a.confirmed_wall, a.a.start_time), now));
+            if (confirmed <= rules.baseline_kw) zero_confirmed = true;
+            else if (confirmed < asked - rules.baseline_kw) cap = confirmed;
+        }
+        double expected_kwh = 0;
         // Requested energy, exactly (piecewise constant).
         std::vector<timestamp> pts;
         for (auto it = cuts.lower_bound(e.start); it != cuts.end() && *it <= e.end; ++it) pts.push_back(*it);
@@ -281,9 +324,11 @@ inline asset_assessment assess_asset(asset_history const& h, compliance_rules co
             auto const mid = u + (v - u) / 2;
             double const req = a.requested_at(mid, now);
             e.requested_kwh += req * detail::hours_between(u, v);
+            expected_kwh += (cap ? std::copysign(std::min(std::abs(req), *cap), req) : req) * detail::hours_between(u, v);
             if (a.refused()) continue;
             double const mags = magnitude_sum(mid);
-            if (mags == 0.0 || !curve.covers(u) || !curve.covers(v)) continue;
+            if (mags == 0.0 || !curve.covers(u) || !curve.covers(v) || curve.bracket(u, v) > rules.max_telemetry_gap)
+                continue;
             // Each gets its request, and the difference between measured and
             // requested is shared by the size of the requests.
             double const measured = (curve.at(u) + curve.at(v)) / 2.0;
@@ -301,6 +346,9 @@ inline asset_assessment assess_asset(asset_history const& h, compliance_rules co
 
         if (a.refused()) {
             e.verdict = "refused";
+        } else if (zero_confirmed) {
+            e.verdict = "fail"; // "executing" at 0 kW is not a way to decline
+            e.pass = false;
         } else if (e.start >= now) {
             e.verdict = "scheduled";
         } else if (e.end <= e.start) {
@@ -309,18 +357,12 @@ inline asset_assessment assess_asset(asset_history const& h, compliance_rules co
             e.verdict = "unconfirmed";
             e.pass = false;
         } else {
-            // Confirmed executing at less than requested (the agent clamped
-            // to its ratings and said so): judged against what it confirmed.
-            double scale = 1.0;
-            if (a.first_confirmation->setpoint && a.requested.front().second != 0.0) {
-                double const confirmed = std::abs(a.first_confirmation->setpoint->in_kw());
-                double const asked = std::abs(a.requested.front().second);
-                if (confirmed < asked - rules.baseline_kw) scale = confirmed / asked;
-            }
-            double const expected = e.requested_kwh * scale;
-            double const err = std::abs(e.delivered_kwh - expected);
-            e.pass = err <= e.allowance_kwh * scale + rules.energy_tolerance * std::abs(expected) + 1e-9;
-            std::string const kind = a.released_wall ? "released" : scale < 1.0 ? "partial" : "";
+            double const err = std::abs(e.delivered_kwh - expected_kwh);
+            double const scale = e.requested_kwh != 0.0 ? std::abs(expected_kwh / e.requested_kwh) : 1.0;
+            e.pass = err <= e.allowance_kwh * scale + rules.energy_tolerance * std::abs(expected_kwh) + 1e-9;
+            std::string kind = a.late_refusal() ? "refused-late" : a.released_wall ? "released" : cap ? "partial" : "";
+            bool const open = !a.a.end_time && !a.cancelled_wall && !a.released_wall;
+            if (kind.empty() && (open || a.end_of(now) > now)) kind = "running";
             e.verdict = kind.empty() ? (e.pass ? "pass" : "fail") : (e.pass ? kind : kind + "-fail");
         }
         out.activations.push_back(std::move(e));
@@ -346,13 +388,17 @@ inline asset_assessment assess_asset(asset_history const& h, compliance_rules co
         if (a->refused() || !a->first_served_wall) continue;
         timestamp const end = a->end_of(now);
         if (end >= now || end <= a->a.start_time) continue;
-        timestamp known = end;
-        if (a->cancelled_wall && *a->cancelled_wall <= end) known = detail::first_at_or_after(h.polls, *a->cancelled_wall, far);
-        timestamp const ready = std::max(end, known) + rt;
+        timestamp const ready = std::max(end, known_end(*a, end)) + rt;
         auto it = std::lower_bound(curve.points.begin(), curve.points.end(), ready,
                                    [](auto const& p, timestamp x) { return p.first < x; });
         if (it == curve.points.end()) continue;
-        if (std::abs(it->second - weight_sum(it->first)) > rules.baseline_kw + 1e-9) {
+        // Less than what remains requested is the energy rule's business;
+        // power beyond it (or the wrong way) means the device did not let go.
+        double const remains = weight_sum(it->first), m = it->second;
+        bool const beyond = remains == 0.0 ? std::abs(m) > rules.baseline_kw
+                                           : (m * remains < 0.0 && std::abs(m) > rules.baseline_kw) ||
+                                                 std::abs(m) > std::abs(remains) + rules.baseline_kw;
+        if (beyond) {
             // Another change around the same instant is judged by its own ramp.
             bool const busy = std::any_of(ramps.begin(), ramps.end(),
                                           [&](ramp const& r) { return r.from > end && r.from <= it->first; });

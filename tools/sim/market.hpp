@@ -386,8 +386,15 @@ protected:
                     {"baseline_misses", assessed.baseline_misses},
                     {"activations", std::move(acts)}});
                 if (a.telemetry_requests == 0 && a.polls == 0) continue; // an asset that never ran is not judged
-                merge_rules(rules, asset_rules(a.name, assessed, seconds(max_sample_gap(a)),
-                                               seconds(a.max_poll_attempt_gap), opt.rules));
+                // Silence until the report counts too: an agent that stops
+                // talking has a gap that never closes.
+                auto telemetry_gap = max_sample_gap(a);
+                if (!a.sample_times.empty() && now > *a.sample_times.rbegin())
+                    telemetry_gap = std::max(telemetry_gap, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                now - *a.sample_times.rbegin()));
+                auto poll_gap_ = a.max_poll_attempt_gap;
+                if (a.last_poll_attempt) poll_gap_ = std::max(poll_gap_, detail::gap(clock.now() - *a.last_poll_attempt));
+                merge_rules(rules, asset_rules(a.name, assessed, seconds(telemetry_gap), seconds(poll_gap_), opt.rules));
             }
             std::vector<double> late;
             for (auto const& a : assets) late.insert(late.end(), a.lateness_ms.begin(), a.lateness_ms.end());
@@ -477,19 +484,19 @@ protected:
         market_reply handle_api(market_request const& req, bool& malformed, std::optional<std::size_t>& oversize) {
             ++api_requests;
             auto const now = clock.now();
+            std::string_view const path = req.target.substr(0, req.target.find('?'));
+            detail::asset_record* const asset = asset_of(req.authorization);
+            if (asset && req.method == "GET" && path == api_profile_v1::activations_path) {
+                // What the agent controls is that it tries: attempts count
+                // even when a fault or an outage spoils them.
+                if (auto from = asset->last_poll_attempt)
+                    asset->max_poll_attempt_gap = std::max(asset->max_poll_attempt_gap, detail::gap(now - *from));
+                asset->last_poll_attempt = now;
+            }
             if (outage_until && now < *outage_until) {
                 market_reply r;
                 r.drop = true;
                 return r;
-            }
-            std::string_view const path = req.target.substr(0, req.target.find('?'));
-            detail::asset_record* const asset = asset_of(req.authorization);
-            if (asset && req.method == "GET" && path == api_profile_v1::activations_path) {
-                // Attempts count even when faulted; an outage is not the agent's gap.
-                auto from = asset->last_poll_attempt;
-                if (from && outage_until && *outage_until > *from) from = *outage_until;
-                if (from) asset->max_poll_attempt_gap = std::max(asset->max_poll_attempt_gap, detail::gap(now - *from));
-                asset->last_poll_attempt = now;
             }
             std::string retry_key;
             if (!awaiting_retry.empty() || !faults.empty()) {
@@ -663,7 +670,7 @@ protected:
                    << (c->status == confirmation_status::executing ? "executing" : "unavailable");
                 if (c->setpoint) os << " at " << *c->setpoint;
                 if (c->reason) os << " (" << *c->reason << ")";
-                os << ", " << detail::gap(now - *r.actionable_at).count() << " ms after it could";
+                os << ", " << detail::gap(now - *r.actionable_at - r.unreachable).count() << " ms after it could";
                 event(os.str());
             }
             if (c->status == confirmation_status::executing && r.a.status == activation_status::pending)

@@ -40,7 +40,7 @@ constexpr const char* usage =
     "  --power-scale K   the battery delivers K x the setpoint it accepts (0.5: a device at half power)\n"
     "  --read-fault S    the battery's readings fail for S seconds at 12:00 (a telemetry gap)\n"
     "  --scenario-out F  writes the day's actions as a cleori-sim scenario (to replay in real time)\n"
-    "Exit status: 0 every rule PASS, 1 a rule FAIL, 2 usage error.\n";
+    "Exit status: 0 every rule PASS, 1 a rule FAIL, 2 usage error, 3 a file cannot be written.\n";
 
 [[noreturn]] void fail(std::string const& why) {
     std::cerr << "cleori-market-day: " << why << "\n";
@@ -187,7 +187,7 @@ void write_file(std::string const& path, std::string const& text) {
     out << text;
     if (!out) {
         std::cerr << "cleori-market-day: cannot write '" << path << "'\n";
-        std::exit(1);
+        std::exit(3);
     }
 }
 
@@ -261,7 +261,7 @@ int main(int argc, char** argv) {
         audit_file.emplace(o.audit);
         if (auto r = audit_file->open(); !r) {
             std::cerr << "cleori-market-day: audit trail '" << o.audit << "': " << r.error().message() << "\n";
-            return 2;
+            return 3;
         }
     }
     agent.hooks().on_audit = [&](cleori::audit_record const& r) {
@@ -275,13 +275,16 @@ int main(int argc, char** argv) {
         return 2;
     }
     clock.run_for(io, std::chrono::duration_cast<cleori::mono_time::duration>(std::chrono::duration<double>(o.hours * 3600)));
+    // The report is of the day, taken as it ends (an agent stopped before it
+    // would show a telemetry gap up to the report).
+    auto const report = market.report();
+    auto const series = market.time_series_csv();
     agent.stop();
     clock.run_for(io, 1min);
     double const wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_clock_start).count();
 
-    auto const report = market.report();
     if (!o.report.empty()) write_file(o.report, json::serialize(report));
-    if (!o.csv.empty()) write_file(o.csv, market.time_series_csv());
+    if (!o.csv.empty()) write_file(o.csv, series);
 
     // The tables, with the agent's own energy beside the simulator's.
     std::size_t reconciled = 0, unreconciled = 0;
@@ -289,17 +292,22 @@ int main(int argc, char** argv) {
         auto it = ended.find(std::string(a.at("id").as_string()));
         if (it == ended.end() || it->second.refused) return "-";
         double const mine = it->second.delivered_kwh.in_kwh();
-        // The agent integrates every reading until it knew of the end, the
-        // simulator the samples it received until the end: they differ by at
-        // most the ramps, and then by the tolerance.
+        // The agent integrates every reading until it knew of the end (a
+        // cancellation: its next poll), the simulator the samples it received
+        // until the end: they differ by at most the ramps and that last poll
+        // interval, and then by the tolerance.
         double const req = a.at("requested_kwh").to_number<double>();
-        double const slack = a.at("allowance_kwh").to_number<double>() + mo.rules.energy_tolerance * std::abs(req);
+        double slack = a.at("allowance_kwh").to_number<double>() + mo.rules.energy_tolerance * std::abs(req);
+        if (a.at("status").as_string() == "cancelled")
+            slack += std::abs(a.at("requested_kw").to_number<double>()) *
+                     std::chrono::duration<double, std::ratio<3600>>(o.poll_interval + mo.rules.response_time).count();
         bool const ok = std::abs(mine - a.at("delivered_kwh").to_number<double>()) <= slack + 1e-6;
         ++(ok ? reconciled : unreconciled);
         return fixed(mine, 2) + (ok ? "" : " (differs)");
     }};
     std::printf("market day %s: %s h of virtual time in %.1f s (seed %u)\n\n",
-                cleori::to_rfc3339(wall_start).substr(0, 10).c_str(), fixed(o.hours, 0).c_str(), wall_s, o.seed);
+                cleori::to_rfc3339(wall_start).substr(0, 10).c_str(), fixed(o.hours, o.hours == std::floor(o.hours) ? 0 : 2).c_str(),
+                wall_s, o.seed);
     std::fputs(cleori::sim::readable(report, &agent_column).c_str(), stdout);
     bool const audit_ok = unreconciled == 0;
     std::printf("  %-24s %12zu %12s  %s\n", "audit trail reconciles", unreconciled, "0", audit_ok ? "PASS" : "FAIL");

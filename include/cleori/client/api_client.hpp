@@ -17,6 +17,10 @@
 ///     auto poll = co_await client.get_activations(token, steady_clock::now() + 5s);
 ///     if (!poll) log(poll.error().describe());   // "GET /v1/activations: 401 …"
 /// }, asio::detached);
+///
+/// // Or with any Asio completion token: a callback, use_future, deferred, use_awaitable.
+/// client.async_get_activations(token, steady_clock::now() + 5s, [](cleori::api_result<cleori::activation_poll> r) { … });
+/// std::future<cleori::api_result<void>> f = client.async_confirm(token, id, c, deadline, asio::use_future);
 /// @endcode
 
 #include <cleori/api/json.hpp>
@@ -28,13 +32,17 @@
 #include <cleori/transport/url.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/assert/source_location.hpp>
 #include <boost/system/system_error.hpp>
 #include <boost/throw_exception.hpp>
 
 #include <chrono>
+#include <exception>
 #include <span>
 #include <string>
 #include <vector>
@@ -199,9 +207,54 @@ public:
         co_return api_result<void>{};
     }
 
+    /// @name The same calls with any Asio completion token
+    /// Each completes with `void(api_result<…>)`: a callback, `asio::use_future`,
+    /// `asio::use_awaitable`, `asio::deferred`, or any other token. The work
+    /// runs on the transport's executor; the handler runs on its own
+    /// associated executor (the transport's by default). `token`, `samples`
+    /// and `activation_id` are read when the operation starts and must stay
+    /// valid until it completes (as Asio's buffers must).
+    /// @{
+    template <class CompletionToken>
+    auto async_send_telemetry(std::string_view token, std::span<telemetry_sample const> samples,
+                              clock::time_point deadline, CompletionToken&& completion) {
+        return launch<api_result<void>>([this, token, samples, deadline] { return send_telemetry(token, samples, deadline); },
+                                        std::forward<CompletionToken>(completion));
+    }
+    template <class CompletionToken>
+    auto async_get_activations(std::string_view token, clock::time_point deadline, CompletionToken&& completion) {
+        return launch<api_result<activation_poll>>([this, token, deadline] { return get_activations(token, deadline); },
+                                                   std::forward<CompletionToken>(completion));
+    }
+    template <class CompletionToken>
+    auto async_confirm(std::string_view token, std::string_view activation_id, confirmation c, clock::time_point deadline,
+                       CompletionToken&& completion) {
+        return launch<api_result<void>>(
+            [this, token, activation_id, c = std::move(c), deadline] { return confirm(token, activation_id, c, deadline); },
+            std::forward<CompletionToken>(completion));
+    }
+    /// @}
+
     [[nodiscard]] R& retry() noexcept { return retry_; }
 
 private:
+    // Runs the coroutine form on the transport's executor and completes the
+    // token with its result (an exception from inside is a bug: rethrown).
+    template <class Result, class Make, class CompletionToken>
+    auto launch(Make make, CompletionToken&& completion) {
+        return boost::asio::async_initiate<CompletionToken, void(Result)>(
+            [this](auto handler, Make m) {
+                auto const ex = boost::asio::get_associated_executor(handler, transport_.get_executor());
+                boost::asio::co_spawn(transport_.get_executor(), m(),
+                                      boost::asio::bind_executor(ex, [h = std::move(handler)](std::exception_ptr e,
+                                                                                              Result r) mutable {
+                                          if (e) std::rethrow_exception(e);
+                                          std::move(h)(std::move(r));
+                                      }));
+            },
+            completion, std::move(make));
+    }
+
     boost::asio::awaitable<api_result<http_response>> call(http_request req, detail::endpoint_name endpoint,
                                                            clock::time_point deadline, bool conflict_ok) {
         using boost::asio::as_tuple;
