@@ -247,6 +247,17 @@ BOOST_AUTO_TEST_CASE(three_assets_ready_metrics_and_sigterm_to_baseline) {
     }
     // A journal per asset.
     for (std::string a : {"site-a1", "site-a2", "site-a3"}) BOOST_TEST(std::filesystem::exists(dir / "state" / (a + ".journal")));
+    // … and an audit trail per asset (empty for site-a2, which had no
+    // activation), with the activations that ran, and no token.
+    for (std::string a : {"site-a1", "site-a2", "site-a3"}) {
+        BOOST_TEST_REQUIRE(std::filesystem::exists(dir / "state" / (a + ".audit.jsonl")), a);
+        auto const trail = slurp(dir / "state" / (a + ".audit.jsonl"));
+        for (auto const& tok : tokens) BOOST_TEST(trail.find(tok) == std::string::npos);
+        if (a == "site-a2") continue;
+        BOOST_TEST(trail.find("\"event\":\"received\"") != std::string::npos, a << ": " << trail);
+        BOOST_TEST(trail.find("\"event\":\"commanded\"") != std::string::npos, a);
+        BOOST_TEST(trail.find(a == "site-a1" ? "\"activation\":\"a1-up\"" : "\"activation\":\"a3-up\"") != std::string::npos, a);
+    }
     s.stop();
     auto const report = s.server.report();
     for (auto const& asset : report.at("assets").as_array())

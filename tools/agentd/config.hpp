@@ -54,7 +54,10 @@ struct daemon_config {
     bool allow_insecure_http = false;
     std::chrono::milliseconds telemetry_interval{5000};
     std::chrono::milliseconds poll_interval{5000};
-    std::filesystem::path state_directory; // empty: no journal
+    std::filesystem::path state_directory; // empty: no journal, no audit trail
+    bool audit = true;                     // the settlement audit trail, <asset>.audit.jsonl in the state directory
+    std::uint64_t audit_max_bytes = 64ull * 1024 * 1024;
+    unsigned audit_keep = 5;
     std::string metrics_address = "127.0.0.1";
     unsigned short metrics_port = 9464;
     bool metrics = true;
@@ -285,8 +288,14 @@ inline daemon_config load_config(std::filesystem::path const& path, environment 
 
     if (env.state_directory) c.state_directory = *env.state_directory;
     if (auto const* t = rd.table(doc, "daemon", "daemon", false)) {
-        rd.only(*t, "[daemon]", {"state_directory", "metrics_listen", "stop_timeout_s", "auth_failures_to_exit", "log_level"});
+        rd.only(*t, "[daemon]", {"state_directory", "metrics_listen", "stop_timeout_s", "auth_failures_to_exit", "log_level",
+                                 "audit", "audit_max_mb", "audit_keep"});
         if (auto v = rd.string(*t, "state_directory", "[daemon]", false)) c.state_directory = *v;
+        if (auto v = rd.boolean(*t, "audit", "[daemon]")) c.audit = *v;
+        if (auto v = rd.number(*t, "audit_max_mb", "[daemon]", 1, 4096, false, "MiB per audit file before it rotates", true))
+            c.audit_max_bytes = static_cast<std::uint64_t>(*v) * 1024 * 1024;
+        if (auto v = rd.number(*t, "audit_keep", "[daemon]", 0, 100, false, "rotated audit files kept per asset", true))
+            c.audit_keep = static_cast<unsigned>(*v);
         if (auto v = rd.string(*t, "metrics_listen", "[daemon]", false)) {
             auto const* n = t->get("metrics_listen");
             if (v->empty()) {

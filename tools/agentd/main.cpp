@@ -12,6 +12,7 @@
 #include "metrics.hpp"
 
 #include <cleori/cleori.hpp>
+#include <cleori/engine/audit_log.hpp>
 #include <cleori/device/simulated_battery.hpp>
 #include <cleori/modbus.hpp>
 #include <cleori/version.hpp>
@@ -98,7 +99,9 @@ struct asset {
     [[nodiscard]] virtual cleori::agent_status status() const = 0;
     virtual void set_token(std::string token) = 0;
     virtual void set_logger(std::function<void(cleori::log_level, std::string_view)> sink) = 0;
+    virtual void set_audit(std::function<void(cleori::audit_record const&)> sink) = 0;
     agentd::asset_config const* config = nullptr;
+    std::unique_ptr<cleori::audit_log> audit; // the settlement audit trail, when there is a state directory
     std::string token;         // the one in use (never logged)
     unsigned auth_counted = 0; // 401/403s in a row already answered by a token reload
     bool refused = false;      // Cleori refuses its token for good: stopped, the others go on
@@ -120,6 +123,7 @@ struct asset_of final : asset {
     void set_logger(std::function<void(cleori::log_level, std::string_view)> sink) override {
         agent.set_logger(std::move(sink));
     }
+    void set_audit(std::function<void(cleori::audit_record const&)> sink) override { agent.hooks().on_audit = std::move(sink); }
 
     Device device;
     agent_type agent;
@@ -149,6 +153,16 @@ std::unique_ptr<asset> make_asset(agentd::daemon_config const& c, agentd::asset_
     }
     out->config = &a;
     out->token = a.token;
+    if (!c.state_directory.empty() && c.audit) {
+        // One file per asset (records carry no asset name), rotated by size.
+        auto const path = c.state_directory / (a.id + ".audit.jsonl");
+        out->audit = std::make_unique<cleori::audit_log>(path, c.audit_max_bytes, c.audit_keep);
+        if (auto r = out->audit->open(); !r) {
+            failure = "audit trail " + path.string() + ": " + r.error().message();
+            return nullptr;
+        }
+        out->set_audit(std::ref(*out->audit));
+    }
     return out;
 }
 
