@@ -153,8 +153,19 @@ BOOST_AUTO_TEST_CASE(report_over_http_matches_the_embedded_one) {
     BOOST_TEST_REQUIRE(await(client.send_telemetry(token, std::span(&s, 1), deadline())).has_value());
     auto res = control(http::verb::get, "/sim/report");
     BOOST_TEST_REQUIRE(res.status == 200u);
-    auto const v = boost::json::parse(res.body);
-    BOOST_TEST(v == sim.report());
+    auto v = boost::json::parse(res.body);
+    auto embedded = sim.report();
+    // The gaps run up to the report, so the rules' values differ by the time
+    // between the two reports; everything else is the same.
+    auto const& rules = v.at("rules").as_array();
+    BOOST_TEST_REQUIRE(rules.size() == embedded.at("rules").as_array().size());
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+        BOOST_TEST(rules[i].at("rule") == embedded.at("rules").at(i).at("rule"));
+        BOOST_TEST(rules[i].at("pass") == embedded.at("rules").at(i).at("pass"));
+    }
+    v.as_object().erase("rules");
+    embedded.as_object().erase("rules");
+    BOOST_TEST(v == embedded);
     BOOST_TEST(v.at("assets").at(0).at("samples_received").to_number<std::uint64_t>() == 1u);
     BOOST_TEST(res.body.find(token) == std::string::npos);
 }
