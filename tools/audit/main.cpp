@@ -300,8 +300,8 @@ int main(int argc, char** argv) {
     // escaped, so a hostile one cannot drive the operator's terminal.
     auto shown = [](std::string_view text) {
         std::string out;
-        for (char const c : text) {
-            auto const ch = static_cast<unsigned char>(c);
+        for (char const byte : text) {
+            auto const ch = static_cast<unsigned char>(byte);
             if (ch < 0x20 || ch == 0x7f) {
                 char buf[8];
                 std::snprintf(buf, sizeof buf, "\\x%02x", ch);
