@@ -48,7 +48,7 @@ sim::asset_assessment judge(std::vector<cleori::telemetry_sample> samples, std::
                             double now_s = 7200, sim::compliance_rules rules = {.response_time = 500ms}) {
     std::vector<cleori::timestamp> polls;
     for (double s = 0; s <= now_s; s += 10) polls.push_back(at(s));
-    return sim::assess_asset({"asset-1", std::move(samples), std::move(polls), std::move(acts)}, rules, at(now_s));
+    return sim::assess_asset({"asset-1", samples, polls, std::move(acts)}, rules, at(now_s));
 }
 
 sim::activation_energy const& energy_of(sim::asset_assessment const& a, std::string const& id) {

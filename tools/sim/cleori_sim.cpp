@@ -1,5 +1,6 @@
 // cleori-sim: a Cleori-compatible server on loopback for integration tests,
 // demos and the onboarding "testing phase". See doc/simulator.md.
+#include "sim/cli.hpp"
 #include "sim/report_text.hpp"
 #include "sim/server.hpp"
 
@@ -43,10 +44,7 @@ struct options {
     bool quiet = false;
 };
 
-[[noreturn]] void fail(std::string const& why, int code = 2) {
-    std::cerr << "cleori-sim: " << why << "\n";
-    std::exit(code);
-}
+[[noreturn]] void fail(std::string const& why, int code = 2) { cleori::sim::cli::fail("cleori-sim", why, code); }
 
 std::string read_file(std::string const& path, char const* what) {
     std::ifstream in(path, std::ios::binary);
@@ -57,12 +55,7 @@ std::string read_file(std::string const& path, char const* what) {
 }
 
 double number(std::string const& flag, std::string const& v, double lo, double hi) {
-    char* end = nullptr;
-    double const d = std::strtod(v.c_str(), &end);
-    if (v.empty() || *end != '\0' || !(d >= lo && d <= hi))
-        fail(flag + ": expected a number in [" + std::to_string(static_cast<long long>(lo)) + ", " +
-             std::to_string(static_cast<long long>(hi)) + "], got '" + v + "'");
-    return d;
+    return cleori::sim::cli::number("cleori-sim", flag, v, lo, hi);
 }
 
 options parse(int argc, char** argv) {
@@ -178,13 +171,8 @@ int main(int argc, char** argv) {
     io.run();
 
     auto const report = sim.report();
-    auto write = [](std::string const& path, std::string const& text, char const* what) {
-        std::ofstream out(path, std::ios::trunc);
-        out << text;
-        if (!out) fail(std::string("cannot write ") + what + " '" + path + "'", 3);
-    };
-    if (!o.report.empty()) write(o.report, boost::json::serialize(report) + "\n", "report");
-    if (!o.csv.empty()) write(o.csv, sim.time_series_csv(), "time series");
+    if (!o.report.empty()) cleori::sim::cli::write_file("cleori-sim", o.report, boost::json::serialize(report) + "\n", "report");
+    if (!o.csv.empty()) cleori::sim::cli::write_file("cleori-sim", o.csv, sim.time_series_csv(), "time series");
     bool const pass = report.at("pass").as_bool();
     std::cout << cleori::sim::readable(report) << (pass ? "PASS" : "FAIL") << "\n" << std::flush;
     return pass ? 0 : 1;

@@ -47,6 +47,7 @@
 #include <cstdio>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -124,8 +125,8 @@ struct activation_history {
 /// @brief One asset's run, as the report reads it.
 struct asset_history {
     std::string name;
-    std::vector<telemetry_sample> samples;  ///< in arrival order
-    std::vector<timestamp> polls;           ///< wall times of successful polls, in order
+    std::span<telemetry_sample const> samples; ///< in arrival order
+    std::span<timestamp const> polls;          ///< wall times of successful polls, in order
     std::vector<activation_history const*> activations;
 };
 
@@ -163,6 +164,7 @@ struct rule_result {
     std::string unit;
     bool pass = true;
     std::string where; ///< the asset (and activation) with the worst value
+    bool counts = false; ///< a count of failures (assets add up), not a worst value
 };
 
 namespace detail {
@@ -174,7 +176,7 @@ inline double hours_between(timestamp a, timestamp b) {
 // Measured power at t, linear between the samples that have power.
 struct power_curve {
     std::vector<std::pair<timestamp, double>> points;
-    explicit power_curve(std::vector<telemetry_sample> const& samples) {
+    explicit power_curve(std::span<telemetry_sample const> samples) {
         for (auto const& s : samples)
             if (s.power) points.push_back({s.time, s.power->in_kw()});
         std::sort(points.begin(), points.end());
@@ -200,13 +202,8 @@ struct power_curve {
     }
 };
 
-// The first sample time (any sample) at or after t; t itself when none comes.
-inline timestamp next_sample(std::vector<timestamp> const& sorted, timestamp t) {
-    auto it = std::lower_bound(sorted.begin(), sorted.end(), t);
-    return it == sorted.end() ? t : *it;
-}
-
-inline timestamp first_at_or_after(std::vector<timestamp> const& sorted, timestamp t, timestamp fallback) {
+// The first time in `sorted` at or after t; `fallback` when none comes.
+inline timestamp first_at_or_after(std::span<timestamp const> sorted, timestamp t, timestamp fallback) {
     auto it = std::lower_bound(sorted.begin(), sorted.end(), t);
     return it == sorted.end() ? fallback : *it;
 }
@@ -242,7 +239,7 @@ inline asset_assessment assess_asset(asset_history const& h, compliance_rules co
     std::vector<ramp> ramps;
     auto add_ramp = [&](timestamp c, timestamp known) {
         timestamp const ready = std::max(c, known) + rt;
-        ramps.push_back({c, std::max(ready, detail::next_sample(sample_times, ready))});
+        ramps.push_back({c, std::max(ready, detail::first_at_or_after(sample_times, ready, ready))});
     };
     for (auto const* a : h.activations) {
         if (!a->first_served_wall || a->refused()) continue;
@@ -257,17 +254,18 @@ inline asset_assessment assess_asset(asset_history const& h, compliance_rules co
 
     // In force and executing (refused ones are not delivered): the sum of
     // the requests, and of their magnitudes.
-    auto weight_sum = [&](timestamp t) {
-        double s = 0;
-        for (auto const* a : h.activations)
-            if (!a->refused()) s += a->requested_at(t, now);
-        return s;
+    struct request_sums {
+        double net = 0, magnitude = 0;
     };
-    auto magnitude_sum = [&](timestamp t) {
-        double s = 0;
-        for (auto const* a : h.activations)
-            if (!a->refused()) s += std::abs(a->requested_at(t, now));
-        return s;
+    auto requests_at = [&](timestamp t) {
+        request_sums sums;
+        for (auto const* a : h.activations) {
+            if (a->refused()) continue;
+            double const r = a->requested_at(t, now);
+            sums.net += r;
+            sums.magnitude += std::abs(r);
+        }
+        return sums;
     };
 
     // Breakpoints: sample times and every change of any request.
@@ -326,13 +324,13 @@ inline asset_assessment assess_asset(asset_history const& h, compliance_rules co
             e.requested_kwh += req * detail::hours_between(u, v);
             expected_kwh += (cap ? std::copysign(std::min(std::abs(req), *cap), req) : req) * detail::hours_between(u, v);
             if (a.refused()) continue;
-            double const mags = magnitude_sum(mid);
-            if (mags == 0.0 || !curve.covers(u) || !curve.covers(v) || curve.bracket(u, v) > rules.max_telemetry_gap)
+            auto const sums = requests_at(mid);
+            if (sums.magnitude == 0.0 || !curve.covers(u) || !curve.covers(v) || curve.bracket(u, v) > rules.max_telemetry_gap)
                 continue;
             // Each gets its request, and the difference between measured and
             // requested is shared by the size of the requests.
             double const measured = (curve.at(u) + curve.at(v)) / 2.0;
-            double const mine = req + (measured - weight_sum(mid)) * std::abs(req) / mags;
+            double const mine = req + (measured - sums.net) * std::abs(req) / sums.magnitude;
             e.delivered_kwh += mine * detail::hours_between(u, v);
         }
         for (auto const& r : ramps) {
@@ -394,7 +392,7 @@ inline asset_assessment assess_asset(asset_history const& h, compliance_rules co
         if (it == curve.points.end()) continue;
         // Less than what remains requested is the energy rule's business;
         // power beyond it (or the wrong way) means the device did not let go.
-        double const remains = weight_sum(it->first), m = it->second;
+        double const remains = requests_at(it->first).net, m = it->second;
         bool const beyond = remains == 0.0 ? std::abs(m) > rules.baseline_kw
                                            : (m * remains < 0.0 && std::abs(m) > rules.baseline_kw) ||
                                                  std::abs(m) > std::abs(remains) + rules.baseline_kw;
@@ -431,13 +429,15 @@ inline std::vector<rule_result> asset_rules(std::string const& asset, asset_asse
         }
     }
     out.push_back({"energy delivered", static_cast<double>(failing), 0, "activations failing", failing == 0,
-                   failing ? worst : asset});
-    out.push_back({"power outside windows", static_cast<double>(a.outside_windows), 0, "samples", a.outside_windows == 0, asset});
-    out.push_back({"return to baseline", static_cast<double>(a.baseline_misses), 0, "ends missed", a.baseline_misses == 0, asset});
+                   failing ? worst : asset, true});
+    out.push_back({"power outside windows", static_cast<double>(a.outside_windows), 0, "samples", a.outside_windows == 0, asset,
+                   true});
+    out.push_back({"return to baseline", static_cast<double>(a.baseline_misses), 0, "ends missed", a.baseline_misses == 0,
+                   asset, true});
     return out;
 }
 
-/// @brief Folds one asset's rules into the market's: the worst value wins.
+/// @brief Folds one asset's rules into the market's: counts add up, otherwise the worst value wins.
 inline void merge_rules(std::vector<rule_result>& into, std::vector<rule_result> const& from) {
     for (auto const& r : from) {
         auto it = std::find_if(into.begin(), into.end(), [&](rule_result const& x) { return x.name == r.name; });
@@ -445,11 +445,10 @@ inline void merge_rules(std::vector<rule_result>& into, std::vector<rule_result>
             into.push_back(r);
             continue;
         }
-        bool const worse = r.value > it->value;
-        if (r.name == "energy delivered" || r.unit == "samples" || r.unit == "ends missed") {
+        if (r.counts) {
             it->value += r.value;
             if (!r.pass) it->where = it->pass ? r.where : it->where + ", " + r.where;
-        } else if (worse) {
+        } else if (r.value > it->value) {
             it->value = r.value;
             it->where = r.where;
         }
@@ -501,7 +500,7 @@ inline std::string write_csv(std::vector<asset_history> const& assets, timestamp
         out += buf;
     };
     for (auto const& h : assets) {
-        std::vector<telemetry_sample> sorted = h.samples;
+        std::vector<telemetry_sample> sorted(h.samples.begin(), h.samples.end());
         std::sort(sorted.begin(), sorted.end(), [](auto const& x, auto const& y) { return x.time < y.time; });
         for (auto const& s : sorted) {
             double req = 0, conf = 0;

@@ -190,10 +190,7 @@ public:
     ~basic_market() { cancel_scheduled(); }
 
     /// @brief Answers one API or control request.
-    market_reply handle(market_request const& req) {
-        std::lock_guard lock(state_->mutex);
-        return state_->handle(req);
-    }
+    market_reply handle(market_request const& req) { return state_->handle(req); }
 
     /// @brief A responder for `cleori::testing::memory_transport`: the market
     /// in process. A dropped or truncated answer is a transport error
@@ -203,12 +200,11 @@ public:
         return [s = state_](http_request const& req) -> std::pair<boost::system::error_code, http_response> {
             std::string const auth = "Bearer " + req.bearer_token;
             auto const method = boost::beast::http::to_string(req.method);
-            market_reply r;
-            {
+            market_reply r =
+                s->handle({std::string_view(method.data(), method.size()), req.target, std::string_view(auth), req.body});
+            if (r.delay.count() > 0) {
                 std::lock_guard lock(s->mutex);
-                r = s->handle({std::string_view(method.data(), method.size()), req.target, std::string_view(auth), req.body});
-                if (r.delay.count() > 0)
-                    s->control_errors.push_back("latency fault answered at once: the in-process market has no connection to delay");
+                s->control_errors.push_back("latency fault answered at once: the in-process market has no connection to delay");
             }
             if (r.drop) return {boost::asio::error::connection_reset, {}};
             if (r.truncate) return {boost::asio::error::eof, {}};
@@ -458,7 +454,9 @@ protected:
             return answer;
         }
 
+        // The one entry point of every request, whatever carried it.
         market_reply handle(market_request const& req) {
+            std::lock_guard lock(mutex);
             if (req.target.substr(0, 5) == "/sim/") return control(req);
             bool malformed = false;
             std::optional<std::size_t> oversize;

@@ -3,6 +3,7 @@
 // one process on one manual clock, over the in-memory transport; 24 hours
 // take seconds. Prints the compliance table and exits 1 if any rule fails.
 // See doc/simulator.md, "A market day".
+#include "sim/cli.hpp"
 #include "sim/market.hpp"
 #include "sim/report_text.hpp"
 
@@ -18,12 +19,9 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -42,21 +40,9 @@ constexpr const char* usage =
     "  --scenario-out F  writes the day's actions as a cleori-sim scenario (to replay in real time)\n"
     "Exit status: 0 every rule PASS, 1 a rule FAIL, 2 usage error, 3 a file cannot be written.\n";
 
-[[noreturn]] void fail(std::string const& why) {
-    std::cerr << "cleori-market-day: " << why << "\n";
-    std::exit(2);
-}
+constexpr char const* program = "cleori-market-day";
 
-double number(std::string const& flag, char const* text, double lo, double hi) {
-    char* end = nullptr;
-    double const v = std::strtod(text, &end);
-    if (*text == '\0' || *end != '\0' || !(v >= lo && v <= hi)) {
-        std::ostringstream os;
-        os << flag << ": expected a number in [" << lo << ", " << hi << "], got '" << text << "'";
-        fail(os.str());
-    }
-    return v;
-}
+[[noreturn]] void fail(std::string const& why) { cleori::sim::cli::fail(program, why); }
 
 struct options {
     unsigned seed = 1;
@@ -182,14 +168,6 @@ std::string fixed(double v, int digits = 1) {
     return buf;
 }
 
-void write_file(std::string const& path, std::string const& text) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) {
-        std::cerr << "cleori-market-day: cannot write '" << path << "'\n";
-        std::exit(3);
-    }
-}
 
 } // namespace
 
@@ -207,13 +185,17 @@ int main(int argc, char** argv) {
         }
         if (i + 1 >= argc) fail(a + ": missing value\n" + usage);
         char const* v = argv[++i];
-        if (a == "--seed") o.seed = static_cast<unsigned>(number(a, v, 0, 4e9));
-        else if (a == "--hours") o.hours = number(a, v, 1, 48);
-        else if (a == "--telemetry-interval") o.telemetry_interval = std::chrono::milliseconds(static_cast<long long>(number(a, v, 0.1, 600) * 1000));
-        else if (a == "--poll-interval") o.poll_interval = std::chrono::milliseconds(static_cast<long long>(number(a, v, 0.1, 600) * 1000));
-        else if (a == "--power-scale") o.power_scale = number(a, v, 0, 2);
-        else if (a == "--read-fault") o.read_fault_s = number(a, v, 0, 3600);
-        else if (a == "--tolerance") o.tolerance_pct = number(a, v, 0, 100);
+        auto num = [&](double lo, double hi) { return cleori::sim::cli::number(program, a, v, lo, hi); };
+        auto secs = [&](double lo, double hi) {
+            return std::chrono::milliseconds(static_cast<long long>(num(lo, hi) * 1000));
+        };
+        if (a == "--seed") o.seed = static_cast<unsigned>(num(0, 4e9));
+        else if (a == "--hours") o.hours = num(1, 48);
+        else if (a == "--telemetry-interval") o.telemetry_interval = secs(0.1, 600);
+        else if (a == "--poll-interval") o.poll_interval = secs(0.1, 600);
+        else if (a == "--power-scale") o.power_scale = num(0, 2);
+        else if (a == "--read-fault") o.read_fault_s = num(0, 3600);
+        else if (a == "--tolerance") o.tolerance_pct = num(0, 100);
         else if (a == "--report") o.report = v;
         else if (a == "--csv") o.csv = v;
         else if (a == "--audit") o.audit = v;
@@ -236,7 +218,7 @@ int main(int argc, char** argv) {
 
     auto plan = make_plan(o.seed, o.hours);
     std::string const scenario = json::serialize(json::object{{"actions", plan.actions}});
-    if (!o.scenario_out.empty()) write_file(o.scenario_out, scenario);
+    if (!o.scenario_out.empty()) cleori::sim::cli::write_file(program, o.scenario_out, scenario, "scenario");
     if (auto why = market.load_scenario(scenario); !why.empty()) {
         std::cerr << "cleori-market-day: " << why << "\n";
         return 2;
@@ -283,8 +265,8 @@ int main(int argc, char** argv) {
     clock.run_for(io, 1min);
     double const wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_clock_start).count();
 
-    if (!o.report.empty()) write_file(o.report, json::serialize(report));
-    if (!o.csv.empty()) write_file(o.csv, series);
+    if (!o.report.empty()) cleori::sim::cli::write_file(program, o.report, json::serialize(report), "report");
+    if (!o.csv.empty()) cleori::sim::cli::write_file(program, o.csv, series, "time series");
 
     // The tables, with the agent's own energy beside the simulator's.
     std::size_t reconciled = 0, unreconciled = 0;

@@ -131,11 +131,7 @@ private:
                                                   : std::optional<std::string_view>(std::string_view(
                                                         auth->value().data(), auth->value().size())),
                                 std::string_view(req.body())};
-            market_reply r;
-            {
-                std::lock_guard lock(s->market->mutex);
-                r = s->market->handle(mreq);
-            }
+            market_reply r = s->market->handle(mreq);
             if (r.delay.count() > 0) {
                 boost::asio::steady_timer t(s->ex, r.delay);
                 co_await t.async_wait(as_tuple(use_awaitable));
