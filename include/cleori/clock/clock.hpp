@@ -15,6 +15,7 @@
 ///
 /// See doc/concepts/Clock.md.
 
+#include <cleori/detail/handler_archetype.hpp>
 #include <cleori/time/rfc3339.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -31,17 +32,8 @@ namespace cleori {
 using mono_time = std::chrono::steady_clock::time_point;
 
 namespace detail {
-// Move-only and callable once as an rvalue, as the engine's wait handlers are.
-struct wait_handler_archetype {
-    wait_handler_archetype() = default;
-    wait_handler_archetype(wait_handler_archetype&&) = default;
-    wait_handler_archetype& operator=(wait_handler_archetype&&) = default;
-    wait_handler_archetype(wait_handler_archetype const&) = delete;
-    wait_handler_archetype& operator=(wait_handler_archetype const&) = delete;
-    void operator()(boost::system::error_code) && {}
-};
 template <class T>
-concept ClockTimer = requires(T& t, mono_time tp, wait_handler_archetype h) {
+concept ClockTimer = requires(T& t, mono_time tp, once_handler_archetype<boost::system::error_code> h) {
     t.expires_at(tp);
     t.cancel();
     t.async_wait(std::move(h));

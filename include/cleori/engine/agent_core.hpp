@@ -370,9 +370,8 @@ public:
             accepted_shares_ = done.shares;
             ++counters_.setpoints_applied;
             if (hooks.on_setpoint) hooks.on_setpoint(done.setpoint);
-            if (hooks.on_audit)
-                for (auto const& [id, share] : done.shares) audit(id, t, audit_commanded{share, done.setpoint});
             for (auto const& [id, share] : done.shares) {
+                if (hooks.on_audit) audit(id, t, audit_commanded{share, done.setpoint});
                 auto* a = find(id);
                 if (!a || a->phase != activation_phase::starting || a->setpoint != share) continue;
                 a->phase = activation_phase::executing;

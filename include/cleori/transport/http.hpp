@@ -13,6 +13,8 @@
 ///
 /// See doc/concepts/Transport.md.
 
+#include <cleori/detail/handler_archetype.hpp>
+
 #include <boost/asio/execution/executor.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <boost/system/error_code.hpp>
@@ -41,24 +43,11 @@ struct http_response {
     std::string retry_after{}; ///< the raw `Retry-After` header, empty if absent
 };
 
-namespace detail {
-// Move-only and callable once as an rvalue, as the API client's handlers are:
-// a transport that takes a std::function (copyable, called as an lvalue)
-// cannot take it.
-struct response_handler_archetype {
-    response_handler_archetype() = default;
-    response_handler_archetype(response_handler_archetype&&) = default;
-    response_handler_archetype& operator=(response_handler_archetype&&) = default;
-    response_handler_archetype(response_handler_archetype const&) = delete;
-    response_handler_archetype& operator=(response_handler_archetype const&) = delete;
-    void operator()(boost::system::error_code, http_response) && {}
-};
-} // namespace detail
-
 /// @brief A policy that performs HTTP exchanges for the API client: it takes
 /// a move-only handler and names an Asio executor.
 template <class T>
-concept Transport = requires(T& t, http_request req, detail::response_handler_archetype h) {
+concept Transport = requires(T& t, http_request req,
+                             detail::once_handler_archetype<boost::system::error_code, http_response> h) {
     t.async_request(std::move(req), std::move(h));
     { t.get_executor() } -> boost::asio::execution::executor;
 };
