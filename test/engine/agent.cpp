@@ -6,8 +6,7 @@
 #include <cleori/clock/manual_clock.hpp>
 #include <cleori/device/simulated_battery.hpp>
 
-#include <cleori/testing/fake_cleori.hpp>
-#include <cleori/testing/memory_transport.hpp>
+#include "support/virtual_site.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
@@ -31,23 +30,15 @@ struct cmd : std::vector<std::pair<double, double>> {
 
 cleori::timestamp const t0 = cleori::parse_rfc3339("2026-11-26T12:00:00Z").value();
 
-struct fixture {
-    using battery_type = cleori::basic_simulated_battery<cleori::manual_clock>;
+struct fixture : cleori::test::virtual_site {
     using agent_type = cleori::basic_agent<battery_type, cleori::testing::memory_transport, cleori::manual_clock>;
 
-    // Pending waits of a manual clock hold their handlers (and with them the
-    // agent's state): let virtual time run out every deadline and retry
-    // before the io_context goes.
+    fixture() : virtual_site(t0) {}
     ~fixture() {
         if (agent) agent->stop();
         clock.run_for(io, std::chrono::hours(1));
     }
 
-    asio::io_context io;
-    cleori::manual_clock clock{t0};
-    cleori::testing::fake_cleori cleori{clock};
-    cleori::testing::memory_transport transport{io.get_executor(), [this](cleori::http_request const& r) { return cleori(r); }};
-    battery_type battery{clock, 50.0_pct};
     std::optional<agent_type> agent;
     std::vector<std::string> log;
 
@@ -57,16 +48,6 @@ struct fixture {
         auto started = agent->start();
         BOOST_TEST_REQUIRE(started.has_value(), started.error().message());
         return *agent;
-    }
-    void run(cleori::mono_time::duration d) { clock.run_for(io, d); }
-    // An activation relative to the current virtual wall time.
-    cleori::activation make(std::string id, cleori::mfrr_direction dir, cleori::kilowatts kw,
-                            std::chrono::seconds start_in, std::optional<std::chrono::seconds> length) {
-        cleori::activation a{.id = std::move(id), .direction = dir, .power = kw,
-                             .start_time = clock.wall_now() + start_in,
-                             .status = cleori::activation_status::pending};
-        if (length) a.end_time = a.start_time + *length;
-        return a;
     }
     // Setpoints commanded to the battery: (seconds after t0, kW).
     cmd commands() const {

@@ -9,9 +9,8 @@
 #include <cleori/engine/agent.hpp>
 #include <cleori/engine/audit_log.hpp>
 
-#include <cleori/testing/fake_cleori.hpp>
-#include <cleori/testing/memory_transport.hpp>
 #include "support/temp_dir.hpp"
+#include "support/virtual_site.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
@@ -45,20 +44,15 @@ struct names : std::vector<std::string> {
     }
 };
 
-struct fixture {
-    using battery_type = cleori::basic_simulated_battery<cleori::manual_clock>;
+struct fixture : cleori::test::virtual_site {
     using agent_type = cleori::basic_agent<battery_type, cleori::testing::memory_transport, cleori::manual_clock>;
 
+    fixture() : virtual_site(t0) {}
     ~fixture() {
         if (agent) agent->stop();
         clock.run_for(io, std::chrono::hours(1));
     }
 
-    asio::io_context io;
-    cleori::manual_clock clock{t0};
-    cleori::testing::fake_cleori cleori{clock};
-    cleori::testing::memory_transport transport{io.get_executor(), [this](cleori::http_request const& r) { return cleori(r); }};
-    battery_type battery{clock, 50.0_pct};
     // Before the agent: its stop (in the destructor) still writes records.
     std::vector<cleori::audit_record> records;
     std::vector<cleori::timestamp> emitted_at; // the wall time each record was handed over
@@ -76,15 +70,6 @@ struct fixture {
         auto started = agent->start();
         BOOST_TEST_REQUIRE(started.has_value(), started.error().message());
         return *agent;
-    }
-    void run(cleori::mono_time::duration d) { clock.run_for(io, d); }
-    cleori::activation make(std::string id, cleori::mfrr_direction dir_, cleori::kilowatts kw,
-                            std::chrono::seconds start_in, std::optional<std::chrono::seconds> length) {
-        cleori::activation a{.id = std::move(id), .direction = dir_, .power = kw,
-                             .start_time = clock.wall_now() + start_in,
-                             .status = cleori::activation_status::pending};
-        if (length) a.end_time = a.start_time + *length;
-        return a;
     }
     std::vector<cleori::audit_record> of(std::string const& id) const {
         std::vector<cleori::audit_record> out;
