@@ -67,6 +67,12 @@ struct linear_backoff {
 };
 static_assert(cleori::RetryStrategy<linear_backoff>);
 
+// The policies: the defaults (real clocks, API v1, no journal) with this retry
+// strategy. Shadow only what differs.
+struct patient_policies : cleori::default_policies {
+    using retry = linear_backoff;
+};
+
 int main() {
     asio::io_context io;
     std::string const token = "example-token-1";
@@ -80,7 +86,7 @@ int main() {
 
     cleori::beast_transport transport{io.get_executor(), "http://127.0.0.1:" + std::to_string(port)};
     plc_battery battery{io.get_executor()};
-    cleori::basic_agent<plc_battery, cleori::beast_transport, cleori::real_clock, linear_backoff> agent{
+    cleori::basic_agent<plc_battery, cleori::beast_transport, patient_policies> agent{
         battery, transport, {.token = token, .telemetry_interval = 1s, .poll_interval = 1s}};
     example::narrate(agent, "agent");
     if (auto r = agent.start(); !r) example::fail("02_custom_policies", r.error().message());

@@ -2,7 +2,8 @@
 /// @file
 /// @brief `cleori::agent<Device>` — the ready-made configuration of
 /// `basic_agent`: Beast transport (HTTP/1.1 + TLS), real clocks, the default
-/// retry strategy (backoff with full jitter inside a retry budget), API v1.
+/// retry strategy (backoff with full jitter inside a retry budget), API v1
+/// (`default_policies`); and `cleori::api_client`, the client alone.
 ///
 /// @code
 /// cleori::beast_transport transport{io.get_executor(), "https://cleori.example"};
@@ -22,11 +23,19 @@ namespace cleori {
 
 /// @tparam Device a `BatteryDevice`
 template <class Device>
-using agent = basic_agent<Device, beast_transport, real_clock, default_retry, api_profile_v1>;
+using agent = basic_agent<Device, beast_transport>;
+
+/// @brief The defaults, with the store a `file_store` journal.
+struct durable_policies : default_policies {
+    using store = file_store;
+};
 
 /// @brief `agent` keeping its state in a `file_store` journal.
 /// @tparam Device a `BatteryDevice`
 template <class Device>
-using durable_agent = basic_agent<Device, beast_transport, real_clock, default_retry, api_profile_v1, file_store>;
+using durable_agent = basic_agent<Device, beast_transport, durable_policies>;
+
+/// @brief The API client over the Beast transport with the default policies.
+using api_client = basic_api_client<beast_transport>;
 
 } // namespace cleori

@@ -22,6 +22,7 @@
 #include <cleori/clock/clock.hpp>
 #include <cleori/store/store.hpp>
 #include <cleori/store/file_store.hpp>
+#include <cleori/policies.hpp>
 #include <cleori/engine/outbox.hpp>
 #include <cleori/engine/lifecycle.hpp>
 #include <cleori/engine/agent.hpp>

@@ -15,10 +15,11 @@
 
 #include <future>
 #include <thread>
+#include "support/policies.hpp"
 
 namespace {
 
-using client_type = cleori::basic_api_client<cleori::testing::memory_transport, cleori::no_retry>;
+using client_type = cleori::basic_api_client<cleori::testing::memory_transport, cleori::test::no_retries>;
 
 std::string activation_json(std::size_t i) {
     return R"({"id":"a-)" + std::to_string(i) +

@@ -1,6 +1,6 @@
 // A profile written from scratch that misses what the engine reads gets one
 // error naming the concept and saying how to write one.
-// expect: cleori::agent: 'Profile' does not model Profile
+// expect: cleori::agent: 'Policies::profile' does not model Profile
 // expect: derive it from cleori::api_profile_v1
 // expect-errors: 1
 #include <cleori/engine/agent.hpp>
@@ -15,12 +15,15 @@ struct paths_only {
     static constexpr std::string_view activations_path = "/v2/activations";
 };
 
+struct v2_policies : cleori::default_policies {
+    using profile = paths_only;
+};
+
 int main() {
     boost::asio::io_context io;
     cleori::simulated_battery battery;
     cleori::testing::memory_transport t{io.get_executor()};
-    cleori::basic_agent<cleori::simulated_battery, cleori::testing::memory_transport, cleori::real_clock,
-                        cleori::default_retry, paths_only>
-        agent{battery, t, {.token = "t"}};
+    cleori::basic_agent<cleori::simulated_battery, cleori::testing::memory_transport, v2_policies> agent{
+        battery, t, {.token = "t"}};
     static_cast<void>(agent);
 }

@@ -1,5 +1,5 @@
 // An agent given a store whose append cannot report an error gets one error naming the concept.
-// expect: cleori::agent: 'StoreT' does not model Store
+// expect: cleori::agent: 'Policies::store' does not model Store
 // expect: See doc/concepts/Store.md
 // expect-errors: 1
 #include <cleori/engine/agent.hpp>
@@ -15,12 +15,15 @@ struct silent_store {
     void append(cleori::store_record const&) {}
 };
 
+struct silent_policies : cleori::default_policies {
+    using store = silent_store;
+};
+
 int main() {
     boost::asio::io_context io;
     cleori::simulated_battery battery;
     cleori::testing::memory_transport t{io.get_executor()};
-    cleori::basic_agent<cleori::simulated_battery, cleori::testing::memory_transport, cleori::real_clock,
-                        cleori::default_retry, cleori::api_profile_v1, silent_store>
-        agent{battery, t, {.token = "t"}};
+    cleori::basic_agent<cleori::simulated_battery, cleori::testing::memory_transport, silent_policies> agent{
+        battery, t, {.token = "t"}};
     static_cast<void>(agent);
 }

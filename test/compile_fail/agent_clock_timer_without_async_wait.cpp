@@ -1,6 +1,6 @@
 // A Clock whose timer cannot be waited on (no async_wait) gets one error
 // naming the concept, not an error deep inside the engine.
-// expect: cleori::agent: 'Clock' does not model Clock
+// expect: cleori::agent: 'Policies::clock' does not model Clock
 // expect: async_wait\(handler\)
 // expect-errors: 1
 #include <cleori/engine/agent.hpp>
@@ -20,11 +20,15 @@ struct deaf_clock {
     deaf_timer make_timer(boost::asio::any_io_executor) const { return {}; }
 };
 
+struct deaf_policies : cleori::default_policies {
+    using clock = deaf_clock;
+};
+
 int main() {
     boost::asio::io_context io;
     cleori::simulated_battery battery;
     cleori::testing::memory_transport t{io.get_executor()};
-    cleori::basic_agent<cleori::simulated_battery, cleori::testing::memory_transport, deaf_clock> agent{
+    cleori::basic_agent<cleori::simulated_battery, cleori::testing::memory_transport, deaf_policies> agent{
         battery, t, {.token = "t"}};
     static_cast<void>(agent);
 }

@@ -1,5 +1,5 @@
 // A retry strategy whose next_delay returns a bare duration gets one error.
-// expect: cleori::api_client: 'Retry' does not model RetryStrategy
+// expect: cleori::api_client: 'Policies::retry' does not model RetryStrategy
 // expect: See doc/concepts/RetryStrategy.md
 // expect-errors: 1
 #include <cleori/client/api_client.hpp>
@@ -11,9 +11,13 @@ struct bad_retry {
     void on_success(std::chrono::steady_clock::time_point) {}
 };
 
+struct bad_retry_policies : cleori::default_policies {
+    using retry = bad_retry;
+};
+
 int main() {
     boost::asio::io_context io;
     cleori::testing::memory_transport t{io.get_executor()};
-    cleori::basic_api_client<cleori::testing::memory_transport, bad_retry> client{t};
+    cleori::basic_api_client<cleori::testing::memory_transport, bad_retry_policies> client{t};
     static_cast<void>(client);
 }

@@ -12,6 +12,6 @@ struct not_a_transport {
 
 int main() {
     not_a_transport t;
-    cleori::basic_api_client<not_a_transport, cleori::no_retry> client{t};
+    cleori::basic_api_client<not_a_transport> client{t};
     static_cast<void>(client);
 }

@@ -14,6 +14,6 @@ struct numbered_transport {
 
 int main() {
     numbered_transport t;
-    cleori::basic_api_client<numbered_transport, cleori::no_retry> client{t};
+    cleori::basic_api_client<numbered_transport> client{t};
     static_cast<void>(client);
 }

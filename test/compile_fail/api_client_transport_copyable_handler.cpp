@@ -16,6 +16,6 @@ struct copying_transport {
 
 int main() {
     copying_transport t;
-    cleori::basic_api_client<copying_transport, cleori::no_retry> client{t};
+    cleori::basic_api_client<copying_transport> client{t};
     static_cast<void>(client);
 }

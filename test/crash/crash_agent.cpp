@@ -139,8 +139,10 @@ int main(int argc, char** argv) {
         return 3;
     }
     cleori::beast_transport transport{io.get_executor(), argv[1]};
-    cleori::basic_agent<logged_battery, cleori::beast_transport, cleori::real_clock, cleori::default_retry,
-                        cleori::api_profile_v1, witnessed_store>
+    struct witnessed : cleori::default_policies {
+        using store = witnessed_store;
+    };
+    cleori::basic_agent<logged_battery, cleori::beast_transport, witnessed>
         agent{battery,
               transport,
               {.token = token,

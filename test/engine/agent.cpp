@@ -12,6 +12,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <set>
+#include "support/policies.hpp"
 
 using namespace cleori::literals;
 using namespace std::chrono_literals;
@@ -31,7 +32,7 @@ struct cmd : std::vector<std::pair<double, double>> {
 cleori::timestamp const t0 = cleori::parse_rfc3339("2026-11-26T12:00:00Z").value();
 
 struct fixture : cleori::test::virtual_site {
-    using agent_type = cleori::basic_agent<battery_type, cleori::testing::memory_transport, cleori::manual_clock>;
+    using agent_type = cleori::basic_agent<battery_type, cleori::testing::memory_transport, cleori::test::virtual_time>;
 
     fixture() : virtual_site(t0) {}
     ~fixture() {
@@ -476,7 +477,7 @@ struct partial_battery {
 
 BOOST_AUTO_TEST_CASE(partial_readings_become_partial_samples) {
     partial_battery device;
-    cleori::basic_agent<partial_battery, cleori::testing::memory_transport, cleori::manual_clock> a{
+    cleori::basic_agent<partial_battery, cleori::testing::memory_transport, cleori::test::virtual_time> a{
         device, transport, {.token = "token-A"}, clock};
     BOOST_TEST_REQUIRE(a.start().has_value());
     run(15s); // readings at 0, 5, 10, 15 s
@@ -500,13 +501,13 @@ BOOST_AUTO_TEST_CASE(ratings_from_configuration_are_checked_at_start) {
     auto r = cleori::reference_battery::ratings;
     r.capacity = 80.0_kWh;
     configured_battery small{r};
-    cleori::basic_agent<configured_battery, cleori::testing::memory_transport, cleori::manual_clock> a{
+    cleori::basic_agent<configured_battery, cleori::testing::memory_transport, cleori::test::virtual_time> a{
         small, transport, {.token = "token-A"}, clock};
     auto started = a.start();
     BOOST_TEST_REQUIRE(!started.has_value());
     BOOST_TEST(started.error() == make_error_code(cleori::error::ratings_below_mfrr_minimum));
     configured_battery ok{cleori::reference_battery::ratings};
-    cleori::basic_agent<configured_battery, cleori::testing::memory_transport, cleori::manual_clock> b{
+    cleori::basic_agent<configured_battery, cleori::testing::memory_transport, cleori::test::virtual_time> b{
         ok, transport, {.token = "token-A"}, clock};
     BOOST_TEST(b.start().has_value());
     b.stop();
@@ -538,7 +539,7 @@ BOOST_AUTO_TEST_CASE(an_asynchronous_device_is_assessed_with_a_fresh_soc) {
     // the SoC before it assesses, not refuse for "soc unknown".
     posting_battery device{battery, clock, io.get_executor()};
     cleori.activations.push_back(make("async", cleori::mfrr_direction::up, 60.0_kW, 10s, 60s));
-    cleori::basic_agent<posting_battery, cleori::testing::memory_transport, cleori::manual_clock> a{
+    cleori::basic_agent<posting_battery, cleori::testing::memory_transport, cleori::test::virtual_time> a{
         device, transport, {.token = "token-A"}, clock};
     BOOST_TEST_REQUIRE(a.start().has_value());
     run(2min);

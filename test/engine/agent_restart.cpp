@@ -25,10 +25,14 @@ namespace {
 
 cleori::timestamp const t0 = cleori::parse_rfc3339("2026-11-26T12:00:00Z").value();
 
+struct journaled_virtual_time : cleori::default_policies {
+    using clock = cleori::manual_clock;
+    using store = cleori::file_store;
+};
+
 struct restart_fixture {
     using battery_type = cleori::basic_simulated_battery<cleori::manual_clock>;
-    using agent_type = cleori::basic_agent<battery_type, cleori::testing::memory_transport, cleori::manual_clock,
-                                           cleori::default_retry, cleori::api_profile_v1, cleori::file_store>;
+    using agent_type = cleori::basic_agent<battery_type, cleori::testing::memory_transport, journaled_virtual_time>;
 
     // One life of the agent: its own io_context, transport and agent.
     struct life {

@@ -23,6 +23,7 @@
 #include <tuple>
 #include <set>
 #include <sstream>
+#include "support/policies.hpp"
 
 using namespace cleori::literals;
 using namespace std::chrono_literals;
@@ -45,7 +46,7 @@ struct names : std::vector<std::string> {
 };
 
 struct fixture : cleori::test::virtual_site {
-    using agent_type = cleori::basic_agent<battery_type, cleori::testing::memory_transport, cleori::manual_clock>;
+    using agent_type = cleori::basic_agent<battery_type, cleori::testing::memory_transport, cleori::test::virtual_time>;
 
     fixture() : virtual_site(t0) {}
     ~fixture() {
@@ -540,7 +541,7 @@ scenario_run run_scenario(unsigned seed, bool audit) {
     int next = 0;
     for (int n = static_cast<int>(uniform(2, 5)); n > 0; --n) add(next++);
     {
-        cleori::basic_agent<battery_type, cleori::testing::memory_transport, cleori::manual_clock> agent{
+        cleori::basic_agent<battery_type, cleori::testing::memory_transport, cleori::test::virtual_time> agent{
             battery, transport, {.token = "token-A"}, clock};
         if (audit) agent.hooks().on_audit = [&](cleori::audit_record const& r) { out.records.push_back(r); };
         BOOST_TEST_REQUIRE(agent.start().has_value());

@@ -61,10 +61,14 @@ void check(R const& r) {
 
 } // namespace
 
+struct no_retries : cleori::default_policies {
+    using retry = cleori::no_retry;
+};
+
 extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
     boost::asio::io_context io;
     replay_transport t{io.get_executor(), parse({reinterpret_cast<char const*>(data), size})};
-    cleori::basic_api_client<replay_transport, cleori::no_retry> client{t};
+    cleori::basic_api_client<replay_transport, no_retries> client{t};
     auto const deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
     cleori::confirmation const c{{}, cleori::confirmation_status::executing, std::nullopt, cleori::kilowatts{-50.0}};
     boost::asio::co_spawn(io, client.get_activations(token, deadline), [](std::exception_ptr e, auto r) {

@@ -11,6 +11,7 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
+#include "support/policies.hpp"
 
 using namespace cleori::literals;
 using namespace std::chrono_literals;
@@ -61,7 +62,7 @@ BOOST_AUTO_TEST_CASE(no_token_in_anything_a_full_run_writes) {
     BOOST_TEST_REQUIRE(err.empty(), err);
     cleori::simulated_battery battery{{}, 50.0_pct};
     // No retries inside the client: every fault reaches the agent's log.
-    cleori::basic_agent<cleori::simulated_battery, cleori::beast_transport, cleori::real_clock, cleori::no_retry> agent{
+    cleori::basic_agent<cleori::simulated_battery, cleori::beast_transport, cleori::test::no_retries> agent{
         battery, transport, {.token = secret, .telemetry_interval = 250ms, .poll_interval = 250ms}};
     auto from_agent = [&](std::string_view where, std::string_view line) {
         all.add(where, line);
@@ -89,7 +90,7 @@ BOOST_AUTO_TEST_CASE(no_token_in_anything_a_full_run_writes) {
     BOOST_TEST_REQUIRE(agent.stopped());
 
     // Direct client calls that fail, as an integrator's code would log them.
-    cleori::basic_api_client<cleori::beast_transport, cleori::no_retry> client{transport};
+    cleori::basic_api_client<cleori::beast_transport, cleori::test::no_retries> client{transport};
     for (auto const* token : {rotated_to, ""}) {
         std::optional<cleori::api_result<cleori::activation_poll>> r;
         asio::co_spawn(io, client.get_activations(token, std::chrono::steady_clock::now() + 5s),

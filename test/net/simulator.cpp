@@ -12,14 +12,13 @@
 using namespace cleori::literals;
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
-namespace http = boost::beast::http;
 using cleori::test::token;
 using cleori::test::token2;
 using cleori::test::wall_now;
 
 namespace {
 struct fixture : cleori::test::sim_fixture {
-    cleori::http_response control(http::verb method, std::string target, std::string body = {}) {
+    cleori::http_response control(cleori::http_method method, std::string target, std::string body = {}) {
         auto [ec, res] = exchange({.method = method, .target = std::move(target), .body = std::move(body)});
         BOOST_TEST_REQUIRE(!ec, ec.message());
         return res;
@@ -35,7 +34,7 @@ struct fixture : cleori::test::sim_fixture {
 BOOST_FIXTURE_TEST_SUITE(net_simulator, fixture)
 
 BOOST_AUTO_TEST_CASE(control_endpoints_create_modify_and_cancel) {
-    auto res = control(http::verb::post, "/sim/activations",
+    auto res = control(cleori::http_method::post, "/sim/activations",
                        R"({"asset":"asset-1","activation":{"id":"a-1","direction":"up","power":80,
                            "start_in_s":0,"duration_s":900,"type":"direct"}})");
     BOOST_TEST_REQUIRE(res.status == 202u, res.body);
@@ -47,13 +46,13 @@ BOOST_AUTO_TEST_CASE(control_endpoints_create_modify_and_cancel) {
     BOOST_TEST((*p.activations[0].end_time - p.activations[0].start_time == 900s));
     BOOST_TEST(poll(token2).activations.empty()); // asset-2 does not see it
 
-    res = control(http::verb::patch, "/sim/activations/a-1", R"({"power":55,"direction":"down"})");
+    res = control(cleori::http_method::patch, "/sim/activations/a-1", R"({"power":55,"direction":"down"})");
     BOOST_TEST_REQUIRE(res.status == 202u, res.body);
     p = poll();
     BOOST_TEST_REQUIRE(p.activations.size() == 1u);
     BOOST_TEST(p.activations[0].setpoint() == 55.0_kW);
 
-    res = control(http::verb::post, "/sim/activations/a-1/cancel");
+    res = control(cleori::http_method::post, "/sim/activations/a-1/cancel");
     BOOST_TEST_REQUIRE(res.status == 202u, res.body);
     p = poll();
     BOOST_TEST_REQUIRE(p.activations.size() == 1u); // still served, so the agent sees the cancellation
@@ -62,24 +61,24 @@ BOOST_AUTO_TEST_CASE(control_endpoints_create_modify_and_cancel) {
 
 BOOST_AUTO_TEST_CASE(control_errors_say_what_is_wrong) {
     struct bad_case {
-        http::verb method;
+        cleori::http_method method;
         const char* target;
         const char* body;
         unsigned status;
         const char* says;
     };
     const bad_case cases[] = {
-        {http::verb::post, "/sim/activations", "{not json", 400, "JSON object"},
-        {http::verb::post, "/sim/activations", R"({"asset":"asset-9","activation":{"id":"x","direction":"up","power":60,"start_in_s":0}})",
+        {cleori::http_method::post, "/sim/activations", "{not json", 400, "JSON object"},
+        {cleori::http_method::post, "/sim/activations", R"({"asset":"asset-9","activation":{"id":"x","direction":"up","power":60,"start_in_s":0}})",
          422, "unknown asset"},
-        {http::verb::post, "/sim/activations", R"({"asset":"asset-1","activation":{"id":"x","direction":"sideways","power":60,"start_in_s":0}})",
+        {cleori::http_method::post, "/sim/activations", R"({"asset":"asset-1","activation":{"id":"x","direction":"sideways","power":60,"start_in_s":0}})",
          422, "direction"},
-        {http::verb::post, "/sim/activations", R"({"asset":"asset-1"})", 422, "missing"},
-        {http::verb::patch, "/sim/activations/nope", R"({"power":1})", 422, "unknown activation"},
-        {http::verb::post, "/sim/faults", R"({"fault":{"kind":"gremlins"}})", 422, "must be status, latency"},
-        {http::verb::post, "/sim/outage", R"({"duration_s":-1})", 422, "duration_s"},
-        {http::verb::get, "/sim/nothing", "", 405, "POST"},
-        {http::verb::post, "/sim/nothing", "{}", 404, "unknown control endpoint"},
+        {cleori::http_method::post, "/sim/activations", R"({"asset":"asset-1"})", 422, "missing"},
+        {cleori::http_method::patch, "/sim/activations/nope", R"({"power":1})", 422, "unknown activation"},
+        {cleori::http_method::post, "/sim/faults", R"({"fault":{"kind":"gremlins"}})", 422, "must be status, latency"},
+        {cleori::http_method::post, "/sim/outage", R"({"duration_s":-1})", 422, "duration_s"},
+        {cleori::http_method::get, "/sim/nothing", "", 405, "POST"},
+        {cleori::http_method::post, "/sim/nothing", "{}", 404, "unknown control endpoint"},
     };
     for (auto const& c : cases) {
         auto res = control(c.method, c.target, c.body);
@@ -90,7 +89,7 @@ BOOST_AUTO_TEST_CASE(control_errors_say_what_is_wrong) {
 }
 
 BOOST_AUTO_TEST_CASE(faults_through_the_control_endpoint) {
-    auto res = control(http::verb::post, "/sim/faults",
+    auto res = control(cleori::http_method::post, "/sim/faults",
                        R"({"fault":{"kind":"status","status":429,"retry_after":0,"count":2,"path":"/v1/activations"}})");
     BOOST_TEST_REQUIRE(res.status == 202u, res.body);
     poll(); // succeeds after two 429s
@@ -131,7 +130,7 @@ BOOST_AUTO_TEST_CASE(a_bad_scenario_is_refused_whole) {
 }
 
 BOOST_AUTO_TEST_CASE(outage_window_drops_requests_then_service_returns) {
-    auto res = control(http::verb::post, "/sim/outage", R"({"duration_s":0.4})");
+    auto res = control(cleori::http_method::post, "/sim/outage", R"({"duration_s":0.4})");
     BOOST_TEST_REQUIRE(res.status == 202u);
     cleori::telemetry_sample s{wall_now(), 5.0_kW, 50.0_pct};
     // With a deadline shorter than the outage: a clear failure, in time.
@@ -151,7 +150,7 @@ BOOST_AUTO_TEST_CASE(outage_window_drops_requests_then_service_returns) {
 BOOST_AUTO_TEST_CASE(report_over_http_matches_the_embedded_one) {
     cleori::telemetry_sample s{wall_now(), -20.0_kW, 40.0_pct};
     BOOST_TEST_REQUIRE(await(client.send_telemetry(token, std::span(&s, 1), deadline())).has_value());
-    auto res = control(http::verb::get, "/sim/report");
+    auto res = control(cleori::http_method::get, "/sim/report");
     BOOST_TEST_REQUIRE(res.status == 200u);
     auto v = boost::json::parse(res.body);
     auto embedded = sim.report();

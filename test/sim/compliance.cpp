@@ -288,7 +288,7 @@ BOOST_AUTO_TEST_CASE(the_market_runs_in_virtual_time_over_the_memory_transport) 
 
     std::vector<std::pair<boost::system::error_code, cleori::http_response>> answers;
     auto poll = [&] {
-        transport.async_request({.method = boost::beast::http::verb::get, .target = "/v1/activations?limit=100&offset=0",
+        transport.async_request({.method = cleori::http_method::get, .target = "/v1/activations?limit=100&offset=0",
                                  .bearer_token = "tok"},
                                 [&](boost::system::error_code ec, cleori::http_response r) { answers.emplace_back(ec, r); });
         clock.run_for(io, 0s);

@@ -1,14 +1,17 @@
-// Positive and negative checks of the Transport, RetryStrategy and Profile concepts.
+// Positive and negative checks of the Transport, RetryStrategy, Profile and Policies concepts.
 #include <cleori/retry/retry_strategy.hpp>
 #include <cleori/transport/http.hpp>
 
 #include <cleori/api/profile.hpp>
+#include <cleori/client/api_client.hpp>
+#include <cleori/policies.hpp>
 
 #include <cleori/testing/memory_transport.hpp>
 
 #include <cleori/transport/beast_transport.hpp>
 
 #include <functional>
+#include <type_traits>
 
 namespace {
 using cleori::http_request;
@@ -86,4 +89,25 @@ struct int_executor_transport {
     void async_request(cleori::http_request, H&&) {}
 };
 static_assert(!cleori::Transport<int_executor_transport>);
+
+// Policies: the defaults, a bundle that shadows one member (the agent and the
+// client read the rest from the defaults), and ones that are not bundles.
+static_assert(cleori::Policies<cleori::default_policies>);
+struct staging_policies : cleori::default_policies { // as in doc/concepts/Profile.md
+    using profile = staging_profile;
+};
+static_assert(cleori::Policies<staging_policies>);
+static_assert(std::is_same_v<cleori::basic_api_client<cleori::testing::memory_transport, staging_policies>::profile_type,
+                             staging_profile>);
+static_assert(std::is_same_v<cleori::basic_api_client<cleori::testing::memory_transport, staging_policies>::retry_type,
+                             cleori::default_retry>);
+static_assert(std::is_same_v<cleori::basic_api_client<cleori::testing::memory_transport>::clock_type, cleori::real_clock>);
+struct no_store {
+    using clock = cleori::real_clock;
+    using retry = cleori::default_retry;
+    using profile = cleori::api_profile_v1;
+};
+static_assert(!cleori::Policies<no_store>);
+static_assert(!cleori::Policies<cleori::no_retry>);
+static_assert(!cleori::Policies<int>);
 } // namespace

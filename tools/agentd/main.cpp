@@ -109,8 +109,10 @@ struct asset {
 
 template <class Device, class Store>
 struct asset_of final : asset {
-    using agent_type = cleori::basic_agent<Device, cleori::beast_transport, cleori::real_clock, cleori::default_retry,
-                                           cleori::api_profile_v1, Store>;
+    struct policies : cleori::default_policies {
+        using store = Store;
+    };
+    using agent_type = cleori::basic_agent<Device, cleori::beast_transport, policies>;
     template <class... DeviceArgs>
     asset_of(cleori::beast_transport& t, cleori::agent_config c, Store s, DeviceArgs&&... args)
         : device(std::forward<DeviceArgs>(args)...),

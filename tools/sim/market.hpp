@@ -199,9 +199,7 @@ public:
     auto responder() {
         return [s = state_](http_request const& req) -> std::pair<boost::system::error_code, http_response> {
             std::string const auth = "Bearer " + req.bearer_token;
-            auto const method = boost::beast::http::to_string(req.method);
-            market_reply r =
-                s->handle({std::string_view(method.data(), method.size()), req.target, std::string_view(auth), req.body});
+            market_reply r = s->handle({to_string(req.method), req.target, std::string_view(auth), req.body});
             if (r.delay.count() > 0) {
                 std::lock_guard lock(s->mutex);
                 s->control_errors.push_back("latency fault answered at once: the in-process market has no connection to delay");

@@ -231,7 +231,10 @@ int main(int argc, char** argv) {
     if (o.read_fault_s > 0) battery.read_faults.push_back({at(12 * 3600), at(12 * 3600 + o.read_fault_s)});
 
     cleori::testing::memory_transport transport{io.get_executor(), market.responder()};
-    cleori::basic_agent<market_battery, cleori::testing::memory_transport, cleori::manual_clock> agent{
+    struct virtual_time : cleori::default_policies {
+        using clock = cleori::manual_clock;
+    };
+    cleori::basic_agent<market_battery, cleori::testing::memory_transport, virtual_time> agent{
         battery, transport,
         cleori::agent_config{.token = token, .telemetry_interval = o.telemetry_interval, .poll_interval = o.poll_interval},
         clock};

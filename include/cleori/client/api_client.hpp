@@ -27,6 +27,7 @@
 #include <cleori/clock/clock.hpp>
 #include <cleori/api/profile.hpp>
 #include <cleori/error.hpp>
+#include <cleori/policies.hpp>
 #include <cleori/retry/retry_strategy.hpp>
 #include <cleori/transport/http.hpp>
 #include <cleori/transport/url.hpp>
@@ -117,23 +118,39 @@ inline boost::system::error_code status_error(unsigned status) noexcept {
 
 /// @brief The Cleori API client.
 /// @tparam T a `Transport` (e.g. `beast_transport`)
-/// @tparam R a `RetryStrategy`
-/// @tparam Profile a `Profile` (`api_profile_v1`, or a type derived from it)
-/// @tparam C a `Clock` (`real_clock`; `manual_clock` in tests): deadlines and retry waits use it
-template <class T, class R = default_retry, class Profile = api_profile_v1, class C = real_clock>
+/// @tparam P a `Policies` bundle (`default_policies`, or a type derived from
+///   it): `P::retry` decides retries, `P::profile` the paths and wire fields,
+///   and `P::clock` runs deadlines and retry waits (`manual_clock` in tests).
+///   `P::store` is the agent's and is not used here.
+template <class T, class P = default_policies>
 class basic_api_client {
     static_assert(Transport<T>, "cleori::api_client: 'Transport' does not model Transport: it needs "
                                 "async_request(http_request, h) taking a move-only handler h(error_code, http_response), and "
                                 "get_executor() returning an Asio executor. "
                                 "See doc/concepts/Transport.md");
-    static_assert(RetryStrategy<R>, "cleori::api_client: 'Retry' does not model RetryStrategy: it needs "
+    static_assert(cleori::Policies<P>, "cleori::api_client: 'Policies' does not model Policies: derive it from "
+                                       "cleori::default_policies and shadow what differs (clock, retry, profile, store). "
+                                       "See doc/concepts/Policies.md");
+
+public:
+    using policies_type = P;
+    using retry_type = typename detail::checked_policies<P>::retry;
+    using profile_type = typename detail::checked_policies<P>::profile;
+    using clock_type = typename detail::checked_policies<P>::clock;
+
+private:
+    using R = retry_type;
+    using Profile = profile_type;
+    using C = clock_type;
+    static_assert(RetryStrategy<R>, "cleori::api_client: 'Policies::retry' does not model RetryStrategy: it needs "
                                     "next_delay(retry_context) -> result<milliseconds> and on_success(time_point). "
                                     "See doc/concepts/RetryStrategy.md");
-    static_assert(Clock<C>, "cleori::api_client: 'Clock' does not model Clock: it needs now() -> steady time_point, "
-                            "wall_now() -> timestamp and make_timer(executor) whose timer has expires_at(time_point), "
-                            "cancel() and async_wait(handler). See doc/concepts/Clock.md");
-    static_assert(cleori::Profile<Profile>, "cleori::api_client: 'Profile' does not model Profile: derive it from "
-                                            "cleori::api_profile_v1 and shadow what differs. See doc/concepts/Profile.md");
+    static_assert(Clock<C>, "cleori::api_client: 'Policies::clock' does not model Clock: it needs now() -> steady "
+                            "time_point, wall_now() -> timestamp and make_timer(executor) whose timer has "
+                            "expires_at(time_point), cancel() and async_wait(handler). See doc/concepts/Clock.md");
+    static_assert(cleori::Profile<Profile>, "cleori::api_client: 'Policies::profile' does not model Profile: derive it "
+                                            "from cleori::api_profile_v1 and shadow what differs. "
+                                            "See doc/concepts/Profile.md");
 
 public:
     using clock = std::chrono::steady_clock;
@@ -149,7 +166,7 @@ public:
                                                             std::span<telemetry_sample const> samples,
                                                             clock::time_point deadline) {
         http_request req;
-        req.method = boost::beast::http::verb::post;
+        req.method = http_method::post;
         req.target = std::string(Profile::telemetry_path);
         if (samples.size() == 1) encode_telemetry<Profile>(samples[0], req.body);
         else encode_telemetry<Profile>(samples, req.body);
@@ -195,7 +212,7 @@ public:
     boost::asio::awaitable<api_result<void>> confirm(std::string_view token, std::string_view activation_id,
                                                      confirmation const& c, clock::time_point deadline) {
         http_request req;
-        req.method = boost::beast::http::verb::post;
+        req.method = http_method::post;
         req.target = std::string(Profile::confirm_path_prefix);
         detail::append_percent_encoded(req.target, activation_id);
         req.target += Profile::confirm_path_suffix;

@@ -7,7 +7,8 @@
 /// @code
 /// asio::io_context io;
 /// cleori::manual_clock clock;                       // starts at 2026-01-01T00:00:00Z
-/// cleori::basic_agent<my_battery, my_transport, cleori::manual_clock> agent{…, clock};
+/// struct virtual_time : cleori::default_policies { using clock = cleori::manual_clock; };
+/// cleori::basic_agent<my_battery, my_transport, virtual_time> agent{…, clock};
 /// agent.start();
 /// clock.run_for(io, 1h);                            // fires every timer due in the next hour, in order
 /// @endcode

@@ -20,12 +20,14 @@
 /// @tparam Device a `BatteryDevice`. With static ratings the mFRR minimum is
 ///   checked at compile time; with `ratings()` at `start()`.
 /// @tparam Transport a `Transport` (e.g. `beast_transport`); many agents may share one
-/// @tparam Clock a `Clock` (`real_clock`, or `manual_clock` for virtual time)
-/// @tparam Retry a `RetryStrategy` (default `default_retry`)
-/// @tparam Profile the API profile (`api_profile_v1`)
-/// @tparam StoreT a `Store`: `memory_store` (default, keeps nothing) or
-///   `file_store` (a journal; unsent telemetry, activations and owed
-///   confirmations survive a crash — doc/concepts/Store.md)
+/// @tparam P a `Policies` bundle (`<cleori/policies.hpp>`): `default_policies`,
+///   or a type derived from it that shadows what differs:
+///   - `P::clock` a `Clock` (`real_clock`, or `manual_clock` for virtual time)
+///   - `P::retry` a `RetryStrategy` (`default_retry`)
+///   - `P::profile` the API profile (`api_profile_v1`)
+///   - `P::store` a `Store`: `memory_store` (keeps nothing) or `file_store`
+///     (a journal; unsent telemetry, activations and owed confirmations
+///     survive a crash — doc/concepts/Store.md)
 ///
 /// Threading: everything runs on the transport's executor; call member
 /// functions from that executor's thread (post to it from elsewhere).
@@ -47,6 +49,7 @@
 #include <cleori/clock/clock.hpp>
 #include <cleori/device/battery_device.hpp>
 #include <cleori/engine/agent_core.hpp>
+#include <cleori/policies.hpp>
 #include <cleori/retry/retry_strategy.hpp>
 #include <cleori/store/store.hpp>
 #include <cleori/transport/http.hpp>
@@ -65,9 +68,21 @@
 namespace cleori {
 
 /// @brief The engine for one asset. See the file comment.
-template <class Device, class Transport, class Clock = real_clock, class Retry = default_retry,
-          class Profile = api_profile_v1, class StoreT = memory_store>
+template <class Device, class Transport, class P = default_policies>
 class basic_agent {
+public:
+    using policies_type = P;
+    using clock_type = typename detail::checked_policies<P>::clock;
+    using retry_type = typename detail::checked_policies<P>::retry;
+    using profile_type = typename detail::checked_policies<P>::profile;
+    using store_type = typename detail::checked_policies<P>::store;
+
+private:
+    using Clock = clock_type;
+    using Retry = retry_type;
+    using Profile = profile_type;
+    using StoreT = store_type;
+
     static_assert(BatteryDevice<Device>,
                   "cleori::agent: 'Device' does not model BatteryDevice: it needs ratings, async_read_state(handler) "
                   "and async_apply_setpoint(kilowatts, handler). See doc/concepts/BatteryDevice.md");
@@ -75,23 +90,27 @@ class basic_agent {
                   "cleori::agent: 'Transport' does not model Transport: it needs async_request(http_request, h) "
                   "taking a move-only handler h(error_code, http_response), and get_executor() returning an Asio "
                   "executor. See doc/concepts/Transport.md");
-    static_assert(cleori::Clock<Clock>, "cleori::agent: 'Clock' does not model Clock: it needs now() -> steady "
-                                        "time_point, wall_now() -> timestamp and make_timer(executor) whose timer has "
-                                        "expires_at(time_point), cancel() and async_wait(handler). "
+    static_assert(cleori::Policies<P>, "cleori::agent: 'Policies' does not model Policies: derive it from "
+                                       "cleori::default_policies and shadow what differs (clock, retry, profile, "
+                                       "store). See doc/concepts/Policies.md");
+    static_assert(cleori::Clock<Clock>, "cleori::agent: 'Policies::clock' does not model Clock: it needs now() -> "
+                                        "steady time_point, wall_now() -> timestamp and make_timer(executor) whose "
+                                        "timer has expires_at(time_point), cancel() and async_wait(handler). "
                                         "See doc/concepts/Clock.md");
-    static_assert(RetryStrategy<Retry>, "cleori::agent: 'Retry' does not model RetryStrategy: it needs "
+    static_assert(RetryStrategy<Retry>, "cleori::agent: 'Policies::retry' does not model RetryStrategy: it needs "
                                         "next_delay(retry_context) -> result<milliseconds> and on_success(time_point). "
                                         "See doc/concepts/RetryStrategy.md");
-    static_assert(cleori::Profile<Profile>, "cleori::agent: 'Profile' does not model Profile: derive it from "
-                                            "cleori::api_profile_v1 and shadow what differs. See doc/concepts/Profile.md");
-    static_assert(Store<StoreT>, "cleori::agent: 'StoreT' does not model Store: it needs load() -> "
+    static_assert(cleori::Profile<Profile>, "cleori::agent: 'Policies::profile' does not model Profile: derive it "
+                                            "from cleori::api_profile_v1 and shadow what differs. "
+                                            "See doc/concepts/Profile.md");
+    static_assert(Store<StoreT>, "cleori::agent: 'Policies::store' does not model Store: it needs load() -> "
                                  "result<store_image> and append(store_record) -> result<void>. "
                                  "See doc/concepts/Store.md");
 
     // With a policy that fails its concept, nothing below is instantiated, so
     // the static_assert above is the only error the user sees.
     static constexpr bool policies_ok = BatteryDevice<Device> && cleori::Transport<Transport> &&
-                                        cleori::Clock<Clock> && RetryStrategy<Retry> && Store<StoreT> &&
+                                        cleori::Policies<P> && cleori::Clock<Clock> && RetryStrategy<Retry> && Store<StoreT> &&
                                         cleori::Profile<Profile>;
     template <class C, bool = policies_ok>
     struct timer_of {
@@ -105,7 +124,7 @@ class basic_agent {
 
 public:
     using device_type = Device;
-    using client_type = basic_api_client<Transport, Retry, Profile, Clock>;
+    using client_type = basic_api_client<Transport, P>;
 
     /// @brief Longest allowed cadences (Cleori's rules).
     static constexpr std::chrono::milliseconds max_telemetry_interval = agent_core::max_telemetry_interval;

@@ -16,9 +16,8 @@
 ///
 /// @code
 /// auto store = cleori::file_store::open("/var/lib/site/asset-17.journal").value();
-/// cleori::basic_agent<battery, cleori::beast_transport, cleori::real_clock, cleori::default_retry,
-///                     cleori::api_profile_v1, cleori::file_store>
-///     agent{battery, transport, config, std::move(store)};
+/// struct journaled : cleori::default_policies { using store = cleori::file_store; };
+/// cleori::basic_agent<battery, cleori::beast_transport, journaled> agent{battery, transport, config, std::move(store)};
 /// @endcode
 ///
 /// Requirements, exemplar and models: doc/concepts/Store.md.

@@ -18,7 +18,8 @@
 /// cleori::testing::fake_cleori cleori{clock};                  // token "token-A"
 /// cleori::testing::memory_transport transport{io.get_executor(), std::ref(cleori)};
 /// my_battery battery;
-/// cleori::basic_agent<my_battery, cleori::testing::memory_transport, cleori::manual_clock> agent{
+/// struct virtual_time : cleori::default_policies { using clock = cleori::manual_clock; };
+/// cleori::basic_agent<my_battery, cleori::testing::memory_transport, virtual_time> agent{
 ///     battery, transport, {.token = "token-A"}, clock};
 /// agent.start();
 /// clock.run_for(io, std::chrono::minutes(10));

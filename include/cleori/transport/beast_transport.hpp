@@ -14,7 +14,7 @@
 /// asio::io_context io;
 /// cleori::beast_transport t{io.get_executor(), "https://api.example.test",
 ///                           {.ca_file = "/etc/cleori/ca.pem"}};
-/// t.async_request({.method = http::verb::get, .target = "/v1/activations", .bearer_token = token},
+/// t.async_request({.method = cleori::http_method::get, .target = "/v1/activations", .bearer_token = token},
 ///                 [](boost::system::error_code ec, cleori::http_response r) { … });
 /// @endcode
 
@@ -77,6 +77,18 @@ inline http_response to_http_response(boost::beast::http::response<boost::beast:
         out.retry_after = std::string(it->value());
     out.body = std::move(res.body());
     return out;
+}
+
+inline boost::beast::http::verb to_verb(http_method m) noexcept {
+    using boost::beast::http::verb;
+    switch (m) {
+    case http_method::get: return verb::get;
+    case http_method::post: return verb::post;
+    case http_method::put: return verb::put;
+    case http_method::patch: return verb::patch;
+    case http_method::delete_: return verb::delete_;
+    }
+    return verb::get;
 }
 
 // Move-only, so Asio's own handlers (use_awaitable, deferred…) fit.
@@ -272,12 +284,12 @@ private:
             }
         }
 
-        http::request<http::string_body> msg{req.method, req.target, 11};
+        http::request<http::string_body> msg{to_verb(req.method), req.target, 11};
         msg.set(http::field::host, url_.host);
         msg.set(http::field::user_agent, opt_.user_agent);
         msg.set(http::field::accept, "application/json");
         if (!req.bearer_token.empty()) msg.set(http::field::authorization, "Bearer " + req.bearer_token);
-        if (req.method != http::verb::get) {
+        if (req.method != http_method::get) {
             msg.set(http::field::content_type, "application/json");
             msg.body() = req.body;
         }

@@ -11,25 +11,46 @@
 /// | `t.async_request(req, h)` | sends `req`, calls the move-only `h(error_code, http_response)` once on the transport's executor |
 /// | `t.get_executor()` | an Asio executor: the one completions run on |
 ///
+/// Nothing here names Beast: a transport on another HTTP stack depends on
+/// Asio's executor concept and `error_code` only.
+///
 /// See doc/concepts/Transport.md.
 
 #include <cleori/detail/handler_archetype.hpp>
 
 #include <boost/asio/execution/executor.hpp>
-#include <boost/beast/http/verb.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <chrono>
 #include <concepts>
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace cleori {
 
+/// @brief The HTTP methods of the Cleori API (GET, POST) and of the
+/// simulator's control endpoints (PATCH); PUT and DELETE complete the set a
+/// REST transport is expected to map.
+enum class http_method : std::uint8_t { get, post, put, patch, delete_ };
+
+/// @brief The method's token as it goes on the wire: `"GET"`, `"POST"` …
+constexpr std::string_view to_string(http_method m) noexcept {
+    switch (m) {
+    case http_method::get: return "GET";
+    case http_method::post: return "POST";
+    case http_method::put: return "PUT";
+    case http_method::patch: return "PATCH";
+    case http_method::delete_: return "DELETE";
+    }
+    return "GET";
+}
+
 /// @brief One request to the Cleori API. The token is sent as
 /// `Authorization: Bearer …` and nowhere else: never logged, never in errors.
 struct http_request {
-    boost::beast::http::verb method = boost::beast::http::verb::get;
+    http_method method = http_method::get;
     std::string target{};       ///< path and query, e.g. `/v1/activations?limit=100&offset=0`
     std::string body{};         ///< JSON, empty for GET
     std::string bearer_token{}; ///< the asset's token
