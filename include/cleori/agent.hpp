@@ -25,11 +25,6 @@ namespace cleori {
 template <class Device>
 using agent = basic_agent<Device, beast_transport>;
 
-/// @brief The defaults, with the store a `file_store` journal.
-struct durable_policies : default_policies {
-    using store = file_store;
-};
-
 /// @brief `agent` keeping its state in a `file_store` journal.
 /// @tparam Device a `BatteryDevice`
 template <class Device>

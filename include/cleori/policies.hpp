@@ -59,10 +59,26 @@ concept Policies = requires {
 };
 
 namespace detail {
-// P when it names all four policies, else the defaults: a bundle that misses
-// a member is reported by one static_assert, not by an error at each use.
+// Stands in for every policy of a bundle that is not one (a bundle missing a
+// member, or a lone policy in the old positional spelling): whatever the
+// constructor is then given, a manual_clock or a file_store, still compiles,
+// so the bundle's static_assert is the only error.
+struct any_policy_argument {
+    any_policy_argument() = default;
+    template <class T>
+    any_policy_argument(T&&) noexcept {} // NOLINT: converts from anything on purpose
+};
+// The store stays memory_store: the constructor that takes a durable store
+// alone must not compete with the one that takes a clock.
+struct unusable_policies {
+    using clock = any_policy_argument;
+    using retry = any_policy_argument;
+    using profile = api_profile_v1;
+    using store = memory_store;
+};
+
 template <class P>
-using checked_policies = std::conditional_t<Policies<P>, P, default_policies>;
+using checked_policies = std::conditional_t<Policies<P>, P, unusable_policies>;
 } // namespace detail
 
 } // namespace cleori

@@ -11,6 +11,6 @@
 int main() {
     boost::asio::io_context io;
     cleori::testing::memory_transport t{io.get_executor()};
-    cleori::basic_api_client<cleori::testing::memory_transport, cleori::no_retry> client{t};
+    cleori::basic_api_client<cleori::testing::memory_transport, cleori::no_retry> client{t, cleori::no_retry{}};
     static_cast<void>(client);
 }

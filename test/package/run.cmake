@@ -39,4 +39,11 @@ run(${CMAKE_COMMAND} -S ${CONSUMER} -B ${dir}/build ${args})
 run(${CMAKE_COMMAND} --build ${dir}/build)
 run(${dir}/build/consumer)
 run(${dir}/build/core_consumer)
+if(MODE STREQUAL "find_package")
+  # The core component alone, on a machine where OpenSSL cannot be found.
+  run(${CMAKE_COMMAND} -S ${CONSUMER} -B ${dir}/core -G ${GENERATOR} -DCMAKE_CXX_COMPILER=${CXX}
+      -DCLEORI_MODE=core -DCMAKE_PREFIX_PATH=${dir}/prefix -DCMAKE_DISABLE_FIND_PACKAGE_OpenSSL=TRUE)
+  run(${CMAKE_COMMAND} --build ${dir}/core)
+  run(${dir}/core/core_consumer)
+endif()
 message(STATUS "consumer built and ran via ${MODE}")

@@ -7,8 +7,9 @@
 /// not publish its request samples. Paths, field names, the envelope, enum
 /// spellings and limits below are therefore assumptions (see
 /// `doc/api-profile.md`). To adapt to a different deployment, derive from this
-/// type, shadow what differs and pass your profile as the engine's `Api`
-/// parameter; nothing else in the library names a path or a field. The
+/// type, shadow what differs and name it as `profile` in a policies bundle
+/// derived from `cleori::default_policies` (doc/concepts/Policies.md);
+/// nothing else in the library names a path or a field. The
 /// `cleori::Profile` concept states what a profile must provide
 /// (doc/concepts/Profile.md).
 ///

@@ -12,7 +12,7 @@
 ///
 /// @code
 /// cleori::beast_transport transport{io.get_executor(), base_url};
-/// cleori::api_client client{transport};
+/// cleori::api_client client{transport};            // <cleori/agent.hpp>: basic_api_client<beast_transport>
 /// asio::co_spawn(io, [&]() -> asio::awaitable<void> {
 ///     auto poll = co_await client.get_activations(token, steady_clock::now() + 5s);
 ///     if (!poll) log(poll.error().describe());   // "GET /v1/activations: 401 …"
@@ -142,15 +142,17 @@ private:
     using R = retry_type;
     using Profile = profile_type;
     using C = clock_type;
-    static_assert(RetryStrategy<R>, "cleori::api_client: 'Policies::retry' does not model RetryStrategy: it needs "
-                                    "next_delay(retry_context) -> result<milliseconds> and on_success(time_point). "
-                                    "See doc/concepts/RetryStrategy.md");
-    static_assert(Clock<C>, "cleori::api_client: 'Policies::clock' does not model Clock: it needs now() -> steady "
-                            "time_point, wall_now() -> timestamp and make_timer(executor) whose timer has "
-                            "expires_at(time_point), cancel() and async_wait(handler). See doc/concepts/Clock.md");
-    static_assert(cleori::Profile<Profile>, "cleori::api_client: 'Policies::profile' does not model Profile: derive it "
-                                            "from cleori::api_profile_v1 and shadow what differs. "
-                                            "See doc/concepts/Profile.md");
+    static_assert(!cleori::Policies<P> || RetryStrategy<R>,
+                  "cleori::api_client: 'Policies::retry' does not model RetryStrategy: it needs "
+                  "next_delay(retry_context) -> result<milliseconds> and on_success(time_point). See "
+                  "doc/concepts/RetryStrategy.md");
+    static_assert(!cleori::Policies<P> || Clock<C>,
+                  "cleori::api_client: 'Policies::clock' does not model Clock: it needs now() -> steady time_point, "
+                  "wall_now() -> timestamp and make_timer(executor) whose timer has expires_at(time_point), "
+                  "cancel() and async_wait(handler). See doc/concepts/Clock.md");
+    static_assert(!cleori::Policies<P> || cleori::Profile<Profile>,
+                  "cleori::api_client: 'Policies::profile' does not model Profile: derive it from "
+                  "cleori::api_profile_v1 and shadow what differs. See doc/concepts/Profile.md");
 
 public:
     using clock = std::chrono::steady_clock;

@@ -93,25 +93,26 @@ private:
     static_assert(cleori::Policies<P>, "cleori::agent: 'Policies' does not model Policies: derive it from "
                                        "cleori::default_policies and shadow what differs (clock, retry, profile, "
                                        "store). See doc/concepts/Policies.md");
-    static_assert(cleori::Clock<Clock>, "cleori::agent: 'Policies::clock' does not model Clock: it needs now() -> "
-                                        "steady time_point, wall_now() -> timestamp and make_timer(executor) whose "
-                                        "timer has expires_at(time_point), cancel() and async_wait(handler). "
-                                        "See doc/concepts/Clock.md");
-    static_assert(RetryStrategy<Retry>, "cleori::agent: 'Policies::retry' does not model RetryStrategy: it needs "
-                                        "next_delay(retry_context) -> result<milliseconds> and on_success(time_point). "
-                                        "See doc/concepts/RetryStrategy.md");
-    static_assert(cleori::Profile<Profile>, "cleori::agent: 'Policies::profile' does not model Profile: derive it "
-                                            "from cleori::api_profile_v1 and shadow what differs. "
-                                            "See doc/concepts/Profile.md");
-    static_assert(Store<StoreT>, "cleori::agent: 'Policies::store' does not model Store: it needs load() -> "
-                                 "result<store_image> and append(store_record) -> result<void>. "
-                                 "See doc/concepts/Store.md");
+    static_assert(!cleori::Policies<P> || cleori::Clock<Clock>,
+                  "cleori::agent: 'Policies::clock' does not model Clock: it needs now() -> steady time_point, "
+                  "wall_now() -> timestamp and make_timer(executor) whose timer has expires_at(time_point), "
+                  "cancel() and async_wait(handler). See doc/concepts/Clock.md");
+    static_assert(!cleori::Policies<P> || RetryStrategy<Retry>,
+                  "cleori::agent: 'Policies::retry' does not model RetryStrategy: it needs "
+                  "next_delay(retry_context) -> result<milliseconds> and on_success(time_point). See "
+                  "doc/concepts/RetryStrategy.md");
+    static_assert(!cleori::Policies<P> || cleori::Profile<Profile>,
+                  "cleori::agent: 'Policies::profile' does not model Profile: derive it from cleori::api_profile_v1 "
+                  "and shadow what differs. See doc/concepts/Profile.md");
+    static_assert(!cleori::Policies<P> || Store<StoreT>,
+                  "cleori::agent: 'Policies::store' does not model Store: it needs load() -> result<store_image> "
+                  "and append(store_record) -> result<void>. See doc/concepts/Store.md");
 
     // With a policy that fails its concept, nothing below is instantiated, so
     // the static_assert above is the only error the user sees.
     static constexpr bool policies_ok = BatteryDevice<Device> && cleori::Transport<Transport> &&
-                                        cleori::Policies<P> && cleori::Clock<Clock> && RetryStrategy<Retry> && Store<StoreT> &&
-                                        cleori::Profile<Profile>;
+                                        cleori::Policies<P> && cleori::Clock<Clock> && RetryStrategy<Retry> &&
+                                        Store<StoreT> && cleori::Profile<Profile>;
     template <class C, bool = policies_ok>
     struct timer_of {
         using type = decltype(std::declval<C&>().make_timer(std::declval<boost::asio::any_io_executor>()));

@@ -40,6 +40,7 @@
 /// POSIX only.
 
 #include <cleori/api/json.hpp>
+#include <cleori/policies.hpp>
 #include <cleori/store/store.hpp>
 #include <cleori/time/rfc3339.hpp>
 
@@ -488,5 +489,11 @@ private:
 };
 
 static_assert(Store<file_store>);
+
+/// @brief The default policies with the store a `file_store` journal: the
+/// bundle of `cleori::durable_agent` (doc/concepts/Policies.md).
+struct durable_policies : default_policies {
+    using store = file_store;
+};
 
 } // namespace cleori

@@ -13,7 +13,8 @@
 #include <cstdio>
 #include <functional>
 
-#ifdef BOOST_BEAST_VERSION
+// Every Beast header includes its config header, which defines this guard.
+#ifdef BOOST_BEAST_CORE_DETAIL_CONFIG_HPP
 #error "cleori::core headers included Boost.Beast"
 #endif
 #ifdef OPENSSL_VERSION_NUMBER
