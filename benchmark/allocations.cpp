@@ -97,37 +97,12 @@ void* pvalloc(std::size_t n) noexcept {
 }
 }
 
-namespace {
-void* counted_new(std::size_t n) noexcept { return std::malloc(n ? n : 1); }
-void* counted_new(std::size_t n, std::align_val_t al) noexcept {
-    return memalign(static_cast<std::size_t>(al), n ? n : 1);
+// Every operator new goes through the counted functions above.
+void* counted_allocate(std::size_t n, std::size_t alignment) noexcept {
+    if (n == 0) n = 1;
+    return alignment == 0 ? std::malloc(n) : memalign(alignment, n);
 }
-template <class... A> void* counted_new_or_throw(A... a) {
-    if (void* p = counted_new(a...)) return p;
-    throw std::bad_alloc();
-}
-} // namespace
-
-void* operator new(std::size_t n) { return counted_new_or_throw(n); }
-void* operator new[](std::size_t n) { return counted_new_or_throw(n); }
-void* operator new(std::size_t n, std::align_val_t al) { return counted_new_or_throw(n, al); }
-void* operator new[](std::size_t n, std::align_val_t al) { return counted_new_or_throw(n, al); }
-void* operator new(std::size_t n, std::nothrow_t const&) noexcept { return counted_new(n); }
-void* operator new[](std::size_t n, std::nothrow_t const&) noexcept { return counted_new(n); }
-void* operator new(std::size_t n, std::align_val_t al, std::nothrow_t const&) noexcept { return counted_new(n, al); }
-void* operator new[](std::size_t n, std::align_val_t al, std::nothrow_t const&) noexcept { return counted_new(n, al); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::nothrow_t const&) noexcept { std::free(p); }
-void operator delete[](void* p, std::nothrow_t const&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t, std::nothrow_t const&) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t, std::nothrow_t const&) noexcept { std::free(p); }
+#include "support/replaced_new.hpp"
 
 namespace {
 using namespace std::chrono_literals;

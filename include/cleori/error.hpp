@@ -75,6 +75,8 @@ enum class error {
     // durable store
     store_bad_format,
     store_record_invalid,
+    // transport
+    invalid_request_field,
 };
 
 namespace detail {
@@ -140,6 +142,9 @@ public:
         case error::store_bad_format: return "the store file is not a cleori journal (wrong magic or version)";
         case error::store_record_invalid:
             return "a store record passed its checksum but could not be read (newer format or damage); not guessing";
+        case error::invalid_request_field:
+            return "the request's target, token or User-Agent holds a character that may not go on an HTTP request line "
+                   "or header (a control character, or a space in the target or token); not sent";
         case error::tls_handshake_failed:
             return "TLS handshake failed (the server may offer only TLS < 1.2 or no common cipher; not retried)";
         }

@@ -32,8 +32,8 @@ struct replay_transport {
 
 std::pair<boost::system::error_code, cleori::http_response> parse(std::string_view bytes) {
     namespace http = boost::beast::http;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(cleori::transport_options{}.max_response_bytes);
+    cleori::http_response out;
+    cleori::detail::response_reader parser{out, cleori::transport_options{}.max_response_bytes};
     boost::system::error_code ec;
     boost::asio::const_buffer buf(bytes.data(), bytes.size());
     while (!ec && !parser.is_done() && buf.size() > 0) {
@@ -48,7 +48,7 @@ std::pair<boost::system::error_code, cleori::http_response> parse(std::string_vi
         else ec = http::error::end_of_stream;
     }
     if (ec) return {cleori::detail::map_http_error(ec), {}};
-    return {{}, cleori::detail::to_http_response(parser.release())};
+    return {{}, std::move(out)};
 }
 
 template <class R>

@@ -70,6 +70,38 @@ BOOST_AUTO_TEST_CASE(unauthorized_is_not_retried_and_never_shows_the_token) {
     BOOST_TEST(sim.api_requests() == 1u);
 }
 
+// A token or id that would split the request (CR LF and a header of the
+// attacker's choosing, or a space that ends the request line) is refused
+// before a byte is sent, once, without a retry and without the token.
+BOOST_AUTO_TEST_CASE(a_value_that_would_split_the_request_is_refused_unsent) {
+    cleori::telemetry_sample s{wall_now(), 1.0_kW, std::nullopt};
+    std::string const injected = std::string(token) + "\r\nX-Injected: 1";
+    std::optional<cleori::api_result<void>> r;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        r.emplace(co_await client.send_telemetry(injected, std::span(&s, 1), deadline()));
+    }, asio::detached);
+    drive([&] { return r.has_value(); });
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST_REQUIRE(!r->has_value());
+    BOOST_TEST(r->error().ec == make_error_code(cleori::error::invalid_request_field));
+    BOOST_TEST(r->error().attempts == 1u);
+    BOOST_TEST(r->error().describe().find(token) == std::string::npos, r->error().describe());
+
+    cleori::confirmation const c{{}, cleori::confirmation_status::executing, std::nullopt, -50.0_kW};
+    std::optional<cleori::api_result<void>> spaced, control;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+        spaced.emplace(co_await client.confirm("a token", "a-1", c, deadline()));
+        control.emplace(co_await client.confirm(token, "a-1", c, deadline()));
+    }, asio::detached);
+    drive([&] { return control.has_value(); });
+    BOOST_TEST_REQUIRE((spaced && !spaced->has_value()));
+    BOOST_TEST(spaced->error().ec == make_error_code(cleori::error::invalid_request_field));
+    BOOST_TEST_REQUIRE((control && !control->has_value()));
+    BOOST_TEST(control->error().status == 404u); // a clean request still goes out on the same connection
+    BOOST_TEST(sim.api_requests() == 1u);
+    BOOST_TEST(sim.samples("asset-1").empty());
+}
+
 BOOST_AUTO_TEST_CASE(invalid_telemetry_is_a_422_naming_the_field) {
     // Bypass make_sample's cleaning: a SoC outside 0-100 reaches the server.
     cleori::telemetry_sample s{wall_now(), std::nullopt, cleori::percent{140.0}};

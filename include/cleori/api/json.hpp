@@ -28,7 +28,8 @@
 
 #include <boost/hana/for_each.hpp>
 #include <boost/json/error.hpp>
-#include <boost/json/parse.hpp>
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parser.hpp>
 #include <boost/json/value.hpp>
 
 #include <cmath>
@@ -205,16 +206,27 @@ void encode_object(T const& in, Fields const& fields, std::string& out) {
     out.push_back('}');
 }
 
+// Where a decoded body's JSON values live while it is read: a buffer on
+// the caller's stack, so a usual response (a page with a few activations,
+// an error object) is parsed without touching the heap; a larger one spills.
+struct json_arena {
+    unsigned char buffer[4096];
+    boost::json::monotonic_resource resource{buffer, sizeof buffer};
+};
+
 template <class Profile>
-result<boost::json::value> parse_body(std::string_view body) {
+result<boost::json::value> parse_body(std::string_view body, json_arena& arena) {
     if (body.size() > Profile::max_body_bytes) return error::body_too_large;
     boost::json::parse_options opt;
     opt.max_depth = Profile::max_json_depth;
     boost::system::error_code ec;
-    boost::json::value v = boost::json::parse(boost::json::string_view(body.data(), body.size()), ec, {}, opt);
+    unsigned char scratch[1024]; // the parser's own stack, same reason
+    boost::json::parser p(boost::json::storage_ptr(), opt, scratch, sizeof scratch);
+    p.reset(&arena.resource);
+    p.write(body.data(), body.size(), ec);
     if (ec == boost::json::error::too_deep) return error::json_too_deep;
     if (ec) return error::json_malformed;
-    return v;
+    return p.release();
 }
 
 inline std::optional<std::size_t> read_count(boost::json::object const& o, std::string_view key) noexcept {
@@ -286,7 +298,8 @@ void encode_activation(activation const& a, std::string& out) {
 /// `json_too_deep`, `json_wrong_type`).
 template <class Profile = api_profile_v1>
 result<activation_page> decode_activation_page(std::string_view body) {
-    auto parsed = detail::parse_body<Profile>(body);
+    detail::json_arena arena;
+    auto parsed = detail::parse_body<Profile>(body, arena);
     if (!parsed) return parsed.error();
     activation_page page;
     boost::json::value const& payload = detail::unwrap_envelope<Profile>(*parsed);
@@ -341,7 +354,8 @@ result<activation_page> decode_activation_page(std::string_view body) {
 /// @param why if given, receives which sample and field failed.
 template <class Profile = api_profile_v1>
 result<std::vector<telemetry_sample>> decode_telemetry(std::string_view body, std::string* why = nullptr) {
-    auto parsed = detail::parse_body<Profile>(body);
+    detail::json_arena arena;
+    auto parsed = detail::parse_body<Profile>(body, arena);
     if (!parsed) {
         if (why) *why = parsed.error().message();
         return parsed.error();
@@ -383,7 +397,8 @@ result<std::vector<telemetry_sample>> decode_telemetry(std::string_view body, st
 /// @brief Decodes a confirmation body strictly.
 template <class Profile = api_profile_v1>
 result<confirmation> decode_confirmation(std::string_view body, std::string* why = nullptr) {
-    auto parsed = detail::parse_body<Profile>(body);
+    detail::json_arena arena;
+    auto parsed = detail::parse_body<Profile>(body, arena);
     if (!parsed) {
         if (why) *why = parsed.error().message();
         return parsed.error();
@@ -405,7 +420,8 @@ result<confirmation> decode_confirmation(std::string_view body, std::string* why
 /// has one; any other body gives `std::nullopt`.
 template <class Profile = api_profile_v1>
 std::optional<api_error_body> decode_api_error(std::string_view body) {
-    auto parsed = detail::parse_body<Profile>(body);
+    detail::json_arena arena;
+    auto parsed = detail::parse_body<Profile>(body, arena);
     if (!parsed || !parsed->is_object()) return std::nullopt;
     auto const* ev = parsed->get_object().if_contains(
         boost::json::string_view(Profile::error_key.data(), Profile::error_key.size()));

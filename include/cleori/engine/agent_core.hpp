@@ -24,6 +24,7 @@
 #include <cleori/api/activation.hpp>
 #include <cleori/api/telemetry_sample.hpp>
 #include <cleori/device/battery_device.hpp>
+#include <cleori/detail/fifo.hpp>
 #include <cleori/engine/audit.hpp>
 #include <cleori/engine/lifecycle.hpp>
 #include <cleori/engine/outbox.hpp>
@@ -36,7 +37,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <deque>
 #include <functional>
 #include <optional>
 #include <span>
@@ -509,10 +509,7 @@ public:
 
     /// @brief The next action to perform, in order; empty when there is none.
     std::optional<core_action> next_action() {
-        if (actions_.empty()) return std::nullopt;
-        auto a = std::move(actions_.front());
-        actions_.pop_front();
-        return a;
+        return actions_.pop();
     }
     /// @brief When the core wants `on_wake`; empty when only an answer can move it.
     [[nodiscard]] std::optional<mono_time> wake_at() const noexcept { return wake_; }
@@ -664,8 +661,8 @@ private:
 
     // For energy an open-ended activation runs over the rolling horizon; for
     // power it runs until it ends, however far that is.
-    std::vector<energy_commitment> commitments(core_time t, std::string_view except, bool for_power = false) const {
-        std::vector<energy_commitment> out;
+    detail::commitment_list commitments(core_time t, std::string_view except, bool for_power = false) const {
+        detail::commitment_list out;
         for (auto const& a : tracked_) {
             if (!is_committed(a.phase) || a.a.id == except) continue;
             auto const from = std::max(a.a.start_time, t.wall);
@@ -1220,7 +1217,7 @@ private:
         read_due_ = false;
         soc_read_wanted_ = false;
         dev_ = device_op{++next_op_, op_kind::read, {}, t.now + device_timeout(), {}};
-        actions_.push_back(read_device{dev_->op, dev_->deadline});
+        actions_.push(read_device{dev_->op, dev_->deadline});
     }
 
     void decide(core_time t) {
@@ -1256,12 +1253,21 @@ private:
         if (!stopping_) energy_guard(t, consider);
 
         // The device: a command when the setpoint must change, else a reading.
+        // The shares are compared in place and copied only for a command:
+        // this runs on every event.
         kilowatts desired{};
-        std::vector<std::pair<std::string, kilowatts>> shares;
-        for (auto const& a : tracked_)
-            if (is_running(a.phase)) desired += a.setpoint, shares.emplace_back(a.a.id, a.setpoint);
-        bool const want_command = control_ready_ && (!accepted_ || !device_known_ || *accepted_ != desired ||
-                                                     accepted_shares_ != shares);
+        std::size_t running = 0;
+        bool same_shares = true;
+        for (auto const& a : tracked_) {
+            if (!is_running(a.phase)) continue;
+            desired += a.setpoint;
+            same_shares = same_shares && running < accepted_shares_.size() &&
+                          accepted_shares_[running].first == a.a.id && accepted_shares_[running].second == a.setpoint;
+            ++running;
+        }
+        same_shares = same_shares && running == accepted_shares_.size();
+        bool const want_command =
+            control_ready_ && (!accepted_ || !device_known_ || *accepted_ != desired || !same_shares);
         // A due reading goes before a second command in a row, so that
         // back-to-back commands never starve telemetry.
         bool const read_first = !stopping_ && read_due_ && last_op_ == op_kind::command &&
@@ -1272,8 +1278,12 @@ private:
         if (!dev_) {
             if (want_command && may_command && t.now >= command_retry_at_ && !read_first) {
                 last_op_ = op_kind::command;
+                std::vector<std::pair<std::string, kilowatts>> shares;
+                shares.reserve(running);
+                for (auto const& a : tracked_)
+                    if (is_running(a.phase)) shares.emplace_back(a.a.id, a.setpoint);
                 dev_ = device_op{++next_op_, op_kind::command, desired, t.now + device_timeout(), shares};
-                actions_.push_back(command_device{dev_->op, desired, dev_->deadline, std::move(shares)});
+                actions_.push(command_device{dev_->op, desired, dev_->deadline, std::move(shares)});
             } else if (!stopping_ && (read_due_ || soc_read_wanted_)) {
                 start_read(t);
             }
@@ -1298,7 +1308,7 @@ private:
                 poll_started_ = t.now;
                 while (next_poll_ <= t.now) next_poll_ += cfg_.poll_interval;
                 // Every poll's deadline is the next one's due time.
-                actions_.push_back(poll_activations{poll_req_, next_poll_});
+                actions_.push(poll_activations{poll_req_, next_poll_});
             }
             if (!poll_req_) consider(next_poll_);
         }
@@ -1439,7 +1449,7 @@ private:
         tele_req_ = ++next_req_;
         tele_started_ = t.now;
         auto const deadline = stopping_ ? stop_deadline_ : t.now + cfg_.telemetry_interval;
-        actions_.push_back(send_telemetry{tele_req_, std::span<telemetry_sample const>(samples), deadline});
+        actions_.push(send_telemetry{tele_req_, std::span<telemetry_sample const>(samples), deadline});
     }
 
     template <class Consider>
@@ -1451,7 +1461,7 @@ private:
                 continue;
             }
             o.in_flight = ++next_req_;
-            actions_.push_back(send_confirmation{o.in_flight, o.id, o.c, t.now + cfg_.confirm_retry_interval * 5});
+            actions_.push(send_confirmation{o.in_flight, o.id, o.c, t.now + cfg_.confirm_retry_interval * 5});
         }
     }
 
@@ -1465,7 +1475,7 @@ private:
     std::optional<mono_time> awaiting_deadline_;
     std::vector<owed> owed_;
     std::vector<std::pair<std::string, mono_time>> apply_by_; // starting activation → when the device must have it
-    std::deque<core_action> actions_;
+    detail::fifo<core_action, 32> actions_;
     std::optional<mono_time> wake_;
 
     std::optional<device_op> dev_;

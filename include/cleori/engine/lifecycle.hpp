@@ -22,6 +22,8 @@
 #include <cleori/api/activation.hpp>
 #include <cleori/device/ratings.hpp>
 
+#include <boost/container/small_vector.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -126,9 +128,14 @@ inline double soc_delta(battery_ratings const& r, double kw, double hours) noexc
 inline double hours_between(timestamp a, timestamp b) noexcept {
     return std::chrono::duration<double, std::ratio<3600>>(b - a).count();
 }
+// Commitments and their breakpoints are worked out on every SoC reading:
+// inline room for the usual handful keeps that off the heap.
+using commitment_list = boost::container::small_vector<energy_commitment, 8>;
+using breakpoint_list = boost::container::small_vector<timestamp, 2 * 8 + 2>;
+
 // The instants where the summed power changes, inside [from, to).
-inline std::vector<timestamp> breakpoints(std::span<energy_commitment const> c, timestamp from, timestamp to) {
-    std::vector<timestamp> at{from, to};
+inline breakpoint_list breakpoints(std::span<energy_commitment const> c, timestamp from, timestamp to) {
+    breakpoint_list at{from, to};
     for (auto const& x : c) {
         if (x.from > from && x.from < to) at.push_back(x.from);
         if (x.to > from && x.to < to) at.push_back(x.to);

@@ -50,6 +50,7 @@ inline bool is_permanent_transport_error(boost::system::error_code const& ec) no
         switch (static_cast<error>(ec.value())) {
         case error::invalid_url:
         case error::insecure_url:
+        case error::invalid_request_field:
         case error::response_too_large:
         case error::tls_untrusted_certificate:
         case error::tls_certificate_expired:

@@ -18,6 +18,7 @@
 ///                 [](boost::system::error_code ec, cleori::http_response r) { … });
 /// @endcode
 
+#include <cleori/detail/fifo.hpp>
 #include <cleori/error.hpp>
 #include <cleori/transport/http.hpp>
 #include <cleori/transport/url.hpp>
@@ -31,19 +32,24 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/read.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include <array>
+#include <charconv>
 #include <chrono>
-#include <deque>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace cleori {
 
@@ -69,26 +75,84 @@ inline boost::system::error_code map_http_error(boost::system::error_code ec) {
     return ec;
 }
 
-// What the client sees of a parsed response.
-inline http_response to_http_response(boost::beast::http::response<boost::beast::http::string_body>&& res) {
-    http_response out;
-    out.status = res.result_int();
-    if (auto it = res.find(boost::beast::http::field::retry_after); it != res.end())
-        out.retry_after = std::string(it->value());
-    out.body = std::move(res.body());
-    return out;
+// Parses a response straight into an `http_response`: the status, the
+// `Retry-After` value and the body are kept, every other field is looked at
+// and dropped. Beast's `response_parser` would allocate a node per field and
+// the reason phrase; this one allocates only when the body outgrows the
+// string's capacity (a 204 or a short body: never).
+class response_reader final : public boost::beast::http::basic_parser<false> {
+public:
+    response_reader(http_response& out, std::size_t body_limit) : out_(out) {
+        this->body_limit(body_limit);
+        out_.status = 0;
+        out_.body.clear();
+        out_.retry_after.clear();
+    }
+
+private:
+    using string_view = boost::beast::string_view;
+    void on_request_impl(boost::beast::http::verb, string_view, string_view, int, boost::system::error_code&) override {}
+    void on_response_impl(int code, string_view, int, boost::system::error_code&) override {
+        out_.status = static_cast<unsigned>(code);
+    }
+    void on_field_impl(boost::beast::http::field f, string_view, string_view value, boost::system::error_code&) override {
+        // The first one counts, as Beast's fields::find would have it.
+        if (f == boost::beast::http::field::retry_after && !seen_retry_after_) {
+            out_.retry_after.assign(value.data(), value.size());
+            seen_retry_after_ = true;
+        }
+    }
+    void on_header_impl(boost::system::error_code&) override {}
+    void on_body_init_impl(boost::optional<std::uint64_t> const& length, boost::system::error_code&) override {
+        // basic_parser has already refused a length above the body limit.
+        if (length) out_.body.reserve(static_cast<std::size_t>(*length));
+    }
+    std::size_t on_body_impl(string_view body, boost::system::error_code&) override {
+        out_.body.append(body.data(), body.size());
+        return body.size();
+    }
+    void on_chunk_header_impl(std::uint64_t, string_view, boost::system::error_code&) override {}
+    std::size_t on_chunk_body_impl(std::uint64_t, string_view body, boost::system::error_code&) override {
+        out_.body.append(body.data(), body.size());
+        return body.size();
+    }
+    void on_finish_impl(boost::system::error_code&) override {}
+
+    http_response& out_;
+    bool seen_retry_after_ = false;
+};
+
+// A byte that may not appear where it is about to be written: any control
+// character, and, in the request-target and the token, the space as well
+// (it would end the request line, or the credentials).
+constexpr bool forbidden_in_request(unsigned char c, bool space_allowed) noexcept {
+    return c < 0x20 ? !(space_allowed && c == '\t') : c == 0x7f || (c == ' ' && !space_allowed);
+}
+constexpr bool valid_request_field(std::string_view v, bool space_allowed) noexcept {
+    for (char const c : v)
+        if (forbidden_in_request(static_cast<unsigned char>(c), space_allowed)) return false;
+    return true;
 }
 
-inline boost::beast::http::verb to_verb(http_method m) noexcept {
-    using boost::beast::http::verb;
-    switch (m) {
-    case http_method::get: return verb::get;
-    case http_method::post: return verb::post;
-    case http_method::put: return verb::put;
-    case http_method::patch: return verb::patch;
-    case http_method::delete_: return verb::delete_;
+// The request line and header of `req`, into `out` (cleared first; its
+// capacity is kept from one request to the next). Nothing is written for a
+// value that could split the header: the caller gets `invalid_request_field`.
+inline boost::system::error_code write_request_head(std::string& out, http_request const& req, std::string_view prefix,
+                                                    std::string_view host, std::string_view user_agent) {
+    out.clear();
+    if (!valid_request_field(req.target, false) || !valid_request_field(req.bearer_token, false) ||
+        !valid_request_field(user_agent, true))
+        return error::invalid_request_field;
+    out.append(to_string(req.method)).append(" ").append(prefix).append(req.target).append(" HTTP/1.1\r\nHost: ");
+    out.append(host).append("\r\nUser-Agent: ").append(user_agent).append("\r\nAccept: application/json\r\n");
+    if (!req.bearer_token.empty()) out.append("Authorization: Bearer ").append(req.bearer_token).append("\r\n");
+    if (req.method != http_method::get) {
+        char length[24];
+        auto const end = std::to_chars(std::begin(length), std::end(length), req.body.size()).ptr;
+        out.append("Content-Type: application/json\r\nContent-Length: ").append(length, end).append("\r\n");
     }
-    return verb::get;
+    out.append("\r\n");
+    return {};
 }
 
 // Move-only, so Asio's own handlers (use_awaitable, deferred…) fit.
@@ -122,11 +186,10 @@ public:
     std::size_t connections_opened() const noexcept { return connections_opened_; }
 
     void enqueue(http_request req, response_handler handler) {
-        if (!url_.prefix.empty()) req.target = url_.prefix + req.target;
         // The timeout runs from now: time spent queued behind another
         // exchange counts, so a caller's deadline holds.
         auto const deadline = std::chrono::steady_clock::now() + req.timeout;
-        queue_.push_back(job{std::move(req), std::move(handler), deadline});
+        queue_.push(job{std::move(req), std::move(handler), deadline});
         if (!running_) {
             running_ = true;
             boost::asio::co_spawn(ex_, run(shared_from_this()), boost::asio::detached);
@@ -157,7 +220,6 @@ private:
         response_handler handler;
         std::chrono::steady_clock::time_point deadline;
     };
-    using response_type = boost::beast::http::response<boost::beast::http::string_body>;
 
     void configure_tls() {
         auto* ctx = ssl_ctx_.native_handle();
@@ -170,9 +232,8 @@ private:
     }
 
     boost::asio::awaitable<void> run(std::shared_ptr<beast_transport_impl> self) {
-        while (!queue_.empty()) {
-            job j = std::move(queue_.front());
-            queue_.pop_front();
+        while (auto next = queue_.pop()) {
+            job& j = *next;
             if (stopped_) {
                 std::move(j.handler)(boost::asio::error::operation_aborted, http_response{});
                 continue;
@@ -284,37 +345,28 @@ private:
             }
         }
 
-        http::request<http::string_body> msg{to_verb(req.method), req.target, 11};
-        msg.set(http::field::host, url_.host);
-        msg.set(http::field::user_agent, opt_.user_agent);
-        msg.set(http::field::accept, "application/json");
-        if (!req.bearer_token.empty()) msg.set(http::field::authorization, "Bearer " + req.bearer_token);
-        if (req.method != http_method::get) {
-            msg.set(http::field::content_type, "application/json");
-            msg.body() = req.body;
-        }
-        msg.keep_alive(true);
-        msg.prepare_payload();
+        if (auto const bad = write_request_head(head_, req, url_.prefix, url_.host, opt_.user_agent); bad)
+            co_return std::pair{bad, http_response{}};
+        std::array<boost::asio::const_buffer, 2> const request{
+            boost::asio::buffer(head_),
+            req.method == http_method::get ? boost::asio::const_buffer{} : boost::asio::buffer(req.body)};
 
-        http::response_parser<http::string_body> parser;
-        parser.body_limit(opt_.max_response_bytes);
+        http_response out;
+        response_reader parser{out, opt_.max_response_bytes};
         tcp().expires_at(deadline);
         if (tls_) {
-            auto [wec, wn] = co_await http::async_write(*tls_, msg, as_tuple(use_awaitable));
+            auto [wec, wn] = co_await boost::asio::async_write(*tls_, request, as_tuple(use_awaitable));
             if (failed(wec)) co_return fail(wec);
             auto [rec, rn] = co_await http::async_read(*tls_, buffer_, parser, as_tuple(use_awaitable));
             if (failed(rec)) co_return fail(rec);
         } else {
-            auto [wec, wn] = co_await http::async_write(*plain_, msg, as_tuple(use_awaitable));
+            auto [wec, wn] = co_await boost::asio::async_write(*plain_, request, as_tuple(use_awaitable));
             if (failed(wec)) co_return fail(wec);
             auto [rec, rn] = co_await http::async_read(*plain_, buffer_, parser, as_tuple(use_awaitable));
             if (failed(rec)) co_return fail(rec);
         }
         tcp().expires_never();
-        response_type res = parser.release();
-        bool const keep_alive = res.keep_alive();
-        http_response out = to_http_response(std::move(res));
-        if (!keep_alive) drop_connection();
+        if (!parser.keep_alive()) drop_connection();
         co_return std::pair{boost::system::error_code{}, std::move(out)};
     }
 
@@ -327,7 +379,8 @@ private:
     std::optional<boost::beast::tcp_stream> plain_;
     std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls_;
     boost::beast::flat_buffer buffer_;
-    std::deque<job> queue_;
+    std::string head_; // the request head being written; reused
+    fifo<job> queue_;
     bool running_ = false;
     bool in_exchange_ = false; // the run coroutine waits in an exchange, on the connection or the resolver
     bool closing_ = false;     // close() came during the exchange: it fails and drops the connection

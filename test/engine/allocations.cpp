@@ -1,0 +1,224 @@
+// Heap allocations on the steady-state path, counted: the core's decision
+// work per telemetry and per poll cycle, and the wire work around it (the
+// request head, the response parser, the telemetry encoder, the JSON of a
+// poll page). Allocation counts are deterministic, so these are exact.
+//
+// This file replaces the global operator new for the unit-test executable:
+// each form forwards to malloc (or aligned_alloc) and counts the call while a
+// `counting` scope is open on this thread. The sanitizer builds keep their
+// own operator new (and their new/delete mismatch checks): there the cases
+// are disabled.
+#include <cleori/api/json.hpp>
+#include <cleori/engine/agent_core.hpp>
+#include <cleori/transport/beast_transport.hpp>
+
+#include "support/exemplar_battery.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <cstdlib>
+#include <new>
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define CLEORI_TEST_COUNTS_ALLOCATIONS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define CLEORI_TEST_COUNTS_ALLOCATIONS 0
+#endif
+#endif
+#ifndef CLEORI_TEST_COUNTS_ALLOCATIONS
+#define CLEORI_TEST_COUNTS_ALLOCATIONS 1
+#endif
+
+namespace {
+thread_local bool count_now = false;
+thread_local unsigned long counted = 0;
+
+// Allocations on this thread while it lives.
+class counting {
+public:
+    counting() : before_(counted) { count_now = true; }
+    ~counting() { count_now = false; }
+    counting(counting const&) = delete;
+    counting& operator=(counting const&) = delete;
+    [[nodiscard]] unsigned long seen() const noexcept { return counted - before_; }
+
+private:
+    unsigned long before_;
+};
+} // namespace
+
+#if CLEORI_TEST_COUNTS_ALLOCATIONS
+void* counted_allocate(std::size_t n, std::size_t alignment) noexcept {
+    if (count_now) ++counted;
+    if (n == 0) n = 1;
+    if (alignment <= alignof(std::max_align_t)) return std::malloc(n);
+    return std::aligned_alloc(alignment, (n + alignment - 1) / alignment * alignment);
+}
+#include "support/replaced_new.hpp"
+#endif
+
+namespace {
+
+using namespace std::chrono_literals;
+using cleori::kilowatts;
+
+cleori::timestamp const t0 = cleori::parse_rfc3339("2026-11-26T12:00:00Z").value();
+
+// Plays the battery and Cleori for the core, answering every action at once;
+// only the core's own calls are counted.
+struct steady_rig {
+    cleori::agent_config cfg{.token = "t"};
+    cleori::agent_core core{cleori_test::plant_ratings, cfg, cleori::core_profile{}};
+    cleori::mono_time now{std::chrono::hours(24)};
+    cleori::timestamp wall = t0;
+    double plant_kw = 0;
+    cleori::activation_poll page; // what every poll returns
+    unsigned long telemetry_cycles = 0, polls = 0, core_allocations = 0, poll_allocations = 0;
+    bool counting_on = false;
+
+    cleori::core_time t() const { return {now, wall}; }
+
+    template <class F>
+    void core_call(F&& f, bool is_poll = false) {
+        if (!counting_on) return f();
+        counting c;
+        f();
+        core_allocations += c.seen();
+        if (is_poll) poll_allocations += c.seen();
+    }
+    void serve() {
+        for (;;) {
+            std::optional<cleori::core_action> a;
+            core_call([&] { a = core.next_action(); });
+            if (!a) return;
+            std::visit([this](auto& x) { perform(x); }, *a);
+        }
+    }
+    void perform(cleori::read_device const& r) {
+        core_call([&] { core.on_device_read(t(), r.op, {}, {kilowatts{plant_kw}, cleori::percent{50.0}}); });
+    }
+    void perform(cleori::command_device const& c) {
+        plant_kw = c.setpoint.in_kw();
+        core_call([&] { core.on_device_command(t(), c.op, {}); });
+    }
+    void perform(cleori::poll_activations const& p) {
+        ++polls;
+        core_call([&] { core.on_poll(t(), p.request, page); }, true);
+    }
+    void perform(cleori::send_telemetry const& x) {
+        ++telemetry_cycles;
+        core_call([&] { core.on_telemetry(t(), x.request, nullptr); });
+    }
+    void perform(cleori::send_confirmation const& c) {
+        core_call([&] { core.on_confirmation(t(), c.request, nullptr); });
+    }
+    // Wakes the core at each time it asks for, until `seconds` have passed.
+    void run_for(double seconds) {
+        auto const to = now + std::chrono::duration_cast<cleori::mono_time::duration>(std::chrono::duration<double>(seconds));
+        while (auto w = core.wake_at()) {
+            if (*w > to) break;
+            wall += std::chrono::duration_cast<cleori::timestamp::duration>(std::max(*w, now) - now);
+            now = std::max(*w, now);
+            core_call([&] { core.on_wake(t()); });
+            serve();
+        }
+    }
+};
+
+cleori::activation make(std::string id, cleori::mfrr_direction d, double kw, cleori::timestamp start,
+                        std::optional<cleori::timestamp> end) {
+    return {.id = std::move(id), .direction = d, .power = kilowatts{kw}, .start_time = start, .end_time = end,
+            .status = cleori::activation_status::pending};
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(steady_state_allocations)
+
+BOOST_AUTO_TEST_CASE(the_counter_sees_every_operator_new,
+                     *boost::unit_test::enable_if<CLEORI_TEST_COUNTS_ALLOCATIONS != 0>()) {
+    counting c;
+    delete new int(1);
+    delete[] new char[100];
+    struct alignas(64) wide {
+        char c[64];
+    };
+    delete new wide;
+    std::string const s(100, 'x'); // one block, through std::allocator
+    BOOST_TEST(c.seen() == 4u);
+}
+
+// The core's decisions while an activation runs, one is scheduled later and
+// one is already over: every telemetry cycle (read, project, send) and every
+// poll of the same page (merge, recheck) after the first minute.
+BOOST_AUTO_TEST_CASE(the_core_allocates_nothing_per_cycle_in_steady_state,
+                     *boost::unit_test::enable_if<CLEORI_TEST_COUNTS_ALLOCATIONS != 0>()) {
+    steady_rig r;
+    using enum cleori::mfrr_direction;
+    r.page.activations.push_back(make("running", up, 60, t0, t0 + 20min));
+    r.page.activations.push_back(make("later", down, 30, t0 + 1h, t0 + 90min));
+    r.page.activations.push_back(make("open-ended-down", down, 10, t0 + 3h, std::nullopt));
+    r.core.start(r.t());
+    r.serve();
+    r.run_for(60); // warm-up: the activations are known, confirmed and running
+    BOOST_TEST_REQUIRE(r.plant_kw == -60.0);
+    BOOST_TEST_REQUIRE(r.core.counters().confirmations_sent == 1u); // the two others start later
+    BOOST_TEST_REQUIRE(r.core.activations().size() == 3u);
+
+    r.counting_on = true;
+    auto const cycles0 = r.telemetry_cycles, polls0 = r.polls;
+    r.run_for(600);
+    BOOST_TEST_REQUIRE(r.telemetry_cycles - cycles0 >= 60u);
+    BOOST_TEST_REQUIRE(r.polls - polls0 >= 60u);
+    BOOST_TEST(r.plant_kw == -60.0);
+    BOOST_TEST(r.poll_allocations == 0u);
+    BOOST_TEST(r.core_allocations == 0u);
+}
+
+// What the Beast transport and the client do per request around the
+// network: write the request head, parse the response, encode a sample and
+// read a page. Once the buffers have grown, none of it allocates.
+BOOST_AUTO_TEST_CASE(the_wire_work_allocates_nothing_once_buffers_are_warm,
+                     *boost::unit_test::enable_if<CLEORI_TEST_COUNTS_ALLOCATIONS != 0>()) {
+    namespace detail = cleori::detail;
+    std::string head, body;
+    cleori::http_response response;
+    std::string const token = "a-bearer-token-longer-than-sso-buffers";
+    cleori::http_request const req{.method = cleori::http_method::post, .target = "/v1/telemetry", .body = "{}",
+                                   .bearer_token = token};
+    auto const sample = cleori::make_sample(t0, {kilowatts{-60.0}, cleori::percent{50.0}}).value();
+    std::string const page =
+        R"({"data":[{"id":"act-2026-11-26-0001","direction":"up","power":60,"start_time":"2026-11-26T12:00:00Z",)"
+        R"("end_time":"2026-11-26T14:00:00Z","status":"active"}],"pagination":{"limit":100,"offset":0,"total":1}})";
+    std::string const wire = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nDate: Thu, 26 Nov 2026 12:00:00 "
+                             "GMT\r\nRetry-After: 5\r\nContent-Length: " +
+                             std::to_string(page.size()) + "\r\n\r\n" + page;
+    // Plain checks inside: a passing BOOST_TEST may allocate for its log.
+    auto once = [&] {
+        bool ok = !detail::write_request_head(head, req, "/prefix", "api.example.test", "cleori/test");
+        detail::response_reader parser{response, 1 << 20};
+        boost::system::error_code ec;
+        boost::asio::const_buffer rest = boost::asio::buffer(wire);
+        while (!ec && !parser.is_done() && rest.size() > 0) rest += parser.put(rest, ec);
+        ok = ok && !ec && parser.is_done();
+        body.clear();
+        cleori::encode_telemetry(sample, body);
+        detail::json_arena arena;
+        auto parsed = detail::parse_body<cleori::api_profile_v1>(response.body, arena);
+        return ok && parsed.has_value() && parsed->is_object();
+    };
+    BOOST_TEST_REQUIRE(once()); // the buffers grow here
+    unsigned failures = 0;
+    counting c;
+    for (int i = 0; i < 100; ++i) failures += once() ? 0 : 1;
+    auto const seen = c.seen();
+    BOOST_TEST(failures == 0u);
+    BOOST_TEST(seen == 0u);
+    BOOST_TEST(response.status == 200u);
+    BOOST_TEST(response.retry_after == "5");
+    BOOST_TEST(response.body == page);
+    BOOST_TEST(head.find("Authorization: Bearer " + token + "\r\n") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
