@@ -138,14 +138,18 @@ BOOST_AUTO_TEST_SUITE(steady_state_allocations)
 
 BOOST_AUTO_TEST_CASE(the_counter_sees_every_operator_new,
                      *boost::unit_test::enable_if<CLEORI_TEST_COUNTS_ALLOCATIONS != 0>()) {
+    // Called directly and kept through a volatile sink, so that no compiler
+    // may pair up and drop a new with its delete.
+    void* volatile sink = nullptr;
     counting c;
-    delete new int(1);
-    delete[] new char[100];
-    struct alignas(64) wide {
-        char c[64];
-    };
-    delete new wide;
-    std::string const s(100, 'x'); // one block, through std::allocator
+    sink = ::operator new(sizeof(int));
+    ::operator delete(sink);
+    sink = ::operator new[](100);
+    ::operator delete[](sink);
+    sink = ::operator new(64, std::align_val_t{64});
+    ::operator delete(sink, std::align_val_t{64});
+    sink = ::operator new(24, std::nothrow);
+    ::operator delete(sink);
     BOOST_TEST(c.seen() == 4u);
 }
 

@@ -170,6 +170,7 @@ public:
         http_request req;
         req.method = http_method::post;
         req.target = std::string(Profile::telemetry_path);
+        req.body.reserve(samples.size() * 128 + 2); // a sample's JSON is about 80 bytes: one allocation
         if (samples.size() == 1) encode_telemetry<Profile>(samples[0], req.body);
         else encode_telemetry<Profile>(samples, req.body);
         req.bearer_token = std::string(token);
@@ -218,6 +219,7 @@ public:
         req.target = std::string(Profile::confirm_path_prefix);
         detail::append_percent_encoded(req.target, activation_id);
         req.target += Profile::confirm_path_suffix;
+        req.body.reserve(256);
         encode_confirmation<Profile>(c, req.body);
         req.bearer_token = std::string(token);
         auto r = co_await call(std::move(req), {"POST ", Profile::confirm_path_prefix, "{id}", Profile::confirm_path_suffix},

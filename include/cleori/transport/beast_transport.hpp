@@ -173,8 +173,13 @@ public:
             return;
         }
         url_ = std::move(*u);
+        host_header_ = host_header(url_);
         if (!url_.tls && !opt_.allow_insecure_http && !is_loopback_host(url_.host)) {
             config_error_ = error::insecure_url;
+            return;
+        }
+        if (!valid_request_field(opt_.user_agent, true)) {
+            config_error_ = error::invalid_request_field;
             return;
         }
         if (url_.tls) configure_tls();
@@ -251,12 +256,15 @@ private:
     boost::asio::awaitable<std::pair<boost::system::error_code, http_response>>
     exchange_with_reconnect(http_request const& req, std::chrono::steady_clock::time_point deadline) {
         if (config_error_) co_return std::pair{config_error_, http_response{}};
+        // Refused before any I/O: a bad value is no reason to open, or drop, a connection.
+        if (!valid_request_field(req.target, false) || !valid_request_field(req.bearer_token, false))
+            co_return std::pair{make_error_code(error::invalid_request_field), http_response{}};
         bool const reused = connected();
         auto r = co_await exchange(req, deadline);
         // A keep-alive connection the server closed while idle fails on first
         // use; that is no failure of the request, so open a new one once. An
         // exchange aborted by close() stays aborted.
-        if (r.first && reused && !stopped_ && !r.second.status && r.first != error::timeout &&
+        if (r.first && reused && !stopped_ && !r.second.status && r.first != error::timeout && r.first != error::invalid_request_field &&
             r.first != error::response_too_large && r.first != boost::asio::error::operation_aborted) {
             drop_connection();
             r = co_await exchange(req, deadline);
@@ -345,7 +353,7 @@ private:
             }
         }
 
-        if (auto const bad = write_request_head(head_, req, url_.prefix, url_.host, opt_.user_agent); bad)
+        if (auto const bad = write_request_head(head_, req, url_.prefix, host_header_, opt_.user_agent); bad)
             co_return std::pair{bad, http_response{}};
         std::array<boost::asio::const_buffer, 2> const request{
             boost::asio::buffer(head_),
@@ -374,6 +382,7 @@ private:
     transport_options opt_;
     boost::asio::ssl::context ssl_ctx_;
     base_url url_;
+    std::string host_header_; // host[:port], as the Host header wants it
     boost::system::error_code config_error_;
     boost::asio::ip::tcp::resolver resolver_{ex_};
     std::optional<boost::beast::tcp_stream> plain_;

@@ -31,6 +31,16 @@ inline bool is_loopback_host(std::string_view host) noexcept {
     return dots == 3;
 }
 
+/// @brief The `Host` header's value for `u` (RFC 9112 §3.2): the host, in
+/// brackets when it is an IPv6 literal, and `:port` unless the port is the
+/// scheme's default.
+inline std::string host_header(base_url const& u) {
+    bool const ipv6 = u.host.find(':') != std::string::npos;
+    std::string out = ipv6 ? "[" + u.host + "]" : u.host;
+    if (u.port != (u.tls ? "443" : "80")) out.append(":").append(u.port);
+    return out;
+}
+
 namespace detail {
 
 // Path segments (activation ids) travel percent-encoded: the client encodes,
@@ -73,9 +83,13 @@ inline std::string percent_decode(std::string_view s) {
 } // namespace detail
 
 /// @brief Parses `http(s)://host[:port][/prefix]`. Userinfo, queries and
-/// fragments are refused: a token never belongs in a URL.
+/// fragments are refused: a token never belongs in a URL. So are spaces and
+/// control characters (a stray blank from a config file would otherwise
+/// end up inside the request line).
 inline result<base_url> parse_base_url(std::string_view s) {
     base_url u;
+    for (char const c : s)
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return error::invalid_url;
     if (s.substr(0, 8) == "https://") {
         u.tls = true;
         s.remove_prefix(8);
