@@ -140,6 +140,10 @@ int main(int argc, char** argv) {
     so.rules.energy_tolerance = o.tolerance_pct / 100.0;
     if (!o.quiet) so.on_event = [](std::string const& line) { std::cout << timestamp_now() << " sim: " << line << std::endl; };
     cleori::sim::server sim{io.get_executor(), std::move(so)};
+    // Caught from before the line that says where it serves: a script that
+    // signals as soon as it reads that line must get the report, not the
+    // default action. Asio queues a signal until the wait below is started.
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     auto port = sim.start();
     if (!port) fail("cannot listen on " + o.address + ":" + std::to_string(o.port) + ": " + port.error().message());
 
@@ -151,7 +155,6 @@ int main(int argc, char** argv) {
     if (!o.scenario.empty())
         if (auto why = sim.load_scenario(read_file(o.scenario, "scenario")); !why.empty()) fail(o.scenario + ": " + why);
 
-    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     boost::asio::steady_timer timer(io);
     auto finish = [&] {
         signals.cancel();
