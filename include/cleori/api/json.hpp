@@ -72,6 +72,8 @@ inline boost::system::error_code read_number(boost::json::value const& v, double
     default: return error::json_wrong_type;
     }
     if (!std::isfinite(out)) return error::json_value_not_finite;
+    // As the writer does: what is read is what would be written back.
+    if (std::fabs(out) < json_number_zero_below) out = 0.0;
     return {};
 }
 

@@ -40,12 +40,15 @@ inline void append_json_string(std::string& out, std::string_view s) {
 // meaning and would expand to hundreds of zeros, so they are written as 0.
 // Non-finite values never reach here (validated before encoding); if one
 // does, `null` keeps the document valid.
+// Below this a number is written, and read, as 0.
+inline constexpr double json_number_zero_below = 1e-9;
+
 inline void append_json_number(std::string& out, double v) {
     if (!std::isfinite(v)) {
         out += "null";
         return;
     }
-    if (std::fabs(v) < 1e-9) v = 0.0;
+    if (std::fabs(v) < json_number_zero_below) v = 0.0;
     std::array<char, 400> buf; // fixed notation of any finite double fits
     auto const r = std::to_chars(buf.data(), buf.data() + buf.size(), v, std::chars_format::fixed);
     out.append(buf.data(), r.ptr);
