@@ -18,7 +18,6 @@ class fifo {
 public:
     void push(T v) { items_.push_back(std::move(v)); }
     [[nodiscard]] bool empty() const noexcept { return next_ == items_.size(); }
-    [[nodiscard]] std::size_t size() const noexcept { return items_.size() - next_; }
 
     // The oldest item, removed; empty when there is none.
     std::optional<T> pop() {

@@ -49,7 +49,6 @@
 #include <optional>
 #include <string>
 #include <utility>
-#include <vector>
 
 namespace cleori {
 
@@ -134,15 +133,19 @@ constexpr bool valid_request_field(std::string_view v, bool space_allowed) noexc
     return true;
 }
 
+// Whether `req` can be written as it is: no value in it could split the
+// request line or the header. The User-Agent is checked once, when the
+// transport is made.
+constexpr bool valid_request(http_request const& req) noexcept {
+    return valid_request_field(req.target, false) && valid_request_field(req.bearer_token, false);
+}
+
 // The request line and header of `req`, into `out` (cleared first; its
-// capacity is kept from one request to the next). Nothing is written for a
-// value that could split the header: the caller gets `invalid_request_field`.
-inline boost::system::error_code write_request_head(std::string& out, http_request const& req, std::string_view prefix,
-                                                    std::string_view host, std::string_view user_agent) {
+// capacity is kept from one request to the next). Precondition:
+// `valid_request(req)` and `valid_request_field(user_agent, true)`.
+inline void write_request_head(std::string& out, http_request const& req, std::string_view prefix,
+                               std::string_view host, std::string_view user_agent) {
     out.clear();
-    if (!valid_request_field(req.target, false) || !valid_request_field(req.bearer_token, false) ||
-        !valid_request_field(user_agent, true))
-        return error::invalid_request_field;
     out.append(to_string(req.method)).append(" ").append(prefix).append(req.target).append(" HTTP/1.1\r\nHost: ");
     out.append(host).append("\r\nUser-Agent: ").append(user_agent).append("\r\nAccept: application/json\r\n");
     if (!req.bearer_token.empty()) out.append("Authorization: Bearer ").append(req.bearer_token).append("\r\n");
@@ -152,7 +155,6 @@ inline boost::system::error_code write_request_head(std::string& out, http_reque
         out.append("Content-Type: application/json\r\nContent-Length: ").append(length, end).append("\r\n");
     }
     out.append("\r\n");
-    return {};
 }
 
 // Move-only, so Asio's own handlers (use_awaitable, deferred…) fit.
@@ -257,14 +259,14 @@ private:
     exchange_with_reconnect(http_request const& req, std::chrono::steady_clock::time_point deadline) {
         if (config_error_) co_return std::pair{config_error_, http_response{}};
         // Refused before any I/O: a bad value is no reason to open, or drop, a connection.
-        if (!valid_request_field(req.target, false) || !valid_request_field(req.bearer_token, false))
+        if (!valid_request(req))
             co_return std::pair{make_error_code(error::invalid_request_field), http_response{}};
         bool const reused = connected();
         auto r = co_await exchange(req, deadline);
         // A keep-alive connection the server closed while idle fails on first
         // use; that is no failure of the request, so open a new one once. An
         // exchange aborted by close() stays aborted.
-        if (r.first && reused && !stopped_ && !r.second.status && r.first != error::timeout && r.first != error::invalid_request_field &&
+        if (r.first && reused && !stopped_ && !r.second.status && r.first != error::timeout &&
             r.first != error::response_too_large && r.first != boost::asio::error::operation_aborted) {
             drop_connection();
             r = co_await exchange(req, deadline);
@@ -353,8 +355,7 @@ private:
             }
         }
 
-        if (auto const bad = write_request_head(head_, req, url_.prefix, host_header_, opt_.user_agent); bad)
-            co_return std::pair{bad, http_response{}};
+        write_request_head(head_, req, url_.prefix, host_header_, opt_.user_agent);
         std::array<boost::asio::const_buffer, 2> const request{
             boost::asio::buffer(head_),
             req.method == http_method::get ? boost::asio::const_buffer{} : boost::asio::buffer(req.body)};
