@@ -2,7 +2,8 @@
 // keep-alive) + nlohmann/json. Polls, "commands the device" for each new
 // activation, confirms. Prints "set <id> <CLOCK_MONOTONIC ns>" per activation.
 //   curl_client <base-url> <ca-file|-> <poll-ms> <activations>
-#include <curl/curl.h>
+#include "easy_session.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -17,10 +18,6 @@ namespace {
 std::int64_t mono_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
-size_t collect(char* p, size_t size, size_t n, void* out) {
-    static_cast<std::string*>(out)->append(p, size * n);
-    return size * n;
-}
 double device_setpoint = 0; // the "device"
 } // namespace
 
@@ -30,16 +27,9 @@ int main(int argc, char** argv) {
     auto const poll = std::chrono::milliseconds(std::atoi(argv[3]));
     std::size_t const want = static_cast<std::size_t>(std::atol(argv[4]));
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    CURL* h = curl_easy_init();
-    std::string body;
-    curl_slist* headers = nullptr;
-    headers = curl_slist_append(headers, "Authorization: Bearer bench-token");
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    headers = curl_slist_append(headers, "Accept: application/json");
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    baseline::easy_session session;
+    CURL* const h = session.h;
+    std::string& body = session.body;
     if (ca != "-") curl_easy_setopt(h, CURLOPT_CAINFO, ca.c_str());
     std::set<std::string> seen;
     std::vector<std::pair<std::string, std::int64_t>> sets;
@@ -69,7 +59,5 @@ int main(int argc, char** argv) {
         std::this_thread::sleep_for(poll);
     }
     for (auto const& [id, ns] : sets) std::printf("set %s %lld\n", id.c_str(), static_cast<long long>(ns));
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(h);
     return 0;
 }
