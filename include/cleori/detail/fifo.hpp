@@ -16,7 +16,13 @@ namespace cleori::detail {
 template <class T, std::size_t compact_after = 64>
 class fifo {
 public:
-    void push(T v) { items_.push_back(std::move(v)); }
+    // Built in place from what is given (for a variant: from the alternative,
+    // without moving a whole variant, which g++ 12 at -O3 reports as
+    // maybe-uninitialized).
+    template <class U>
+    void push(U&& v) {
+        items_.emplace_back(std::forward<U>(v));
+    }
     [[nodiscard]] bool empty() const noexcept { return next_ == items_.size(); }
 
     // The oldest item, removed; empty when there is none.
