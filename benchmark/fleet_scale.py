@@ -15,10 +15,17 @@ cadence did less work, so its CPU is not comparable) and is left out of the
 extrapolation. A row whose client exited with an error (fleet_client does
 when an agent did not start) or served some asset not at all is a broken
 measurement: it is marked FAILED and the script exits 1 at the end.
-   fleet_scale.py --build DIR [--sizes 250,1000,2500] [--duration 12] [--compression 10]"""
+
+With --server nginx the server is nginx (one worker) answering every
+telemetry POST with 204 and every poll with the same empty page, so that the
+server is never the bottleneck and only the client is measured. The work is
+then counted from nginx's access log (requests, not samples; no activations).
+   fleet_scale.py --build DIR [--sizes 250,1000,2500] [--duration 12] [--compression 10]
+                  [--server sim|nginx] [--transports plain,tls] [--connections 4]"""
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +35,9 @@ build = opts["--build"]
 sizes = [int(s) for s in opts.get("--sizes", "250,1000,2500").split(",")]
 duration = int(opts.get("--duration", "12"))
 k = int(opts.get("--compression", "10"))
+server_kind = opts.get("--server", "sim")
+transports = [t == "tls" for t in opts.get("--transports", "plain,tls").split(",")]
+connections = opts.get("--connections", "4")
 here = os.path.dirname(os.path.abspath(__file__))
 sim = os.path.join(build, "tools", "cleori-sim")
 clients = {
@@ -58,7 +68,95 @@ def percentile(values, q):
     return values[min(len(values) - 1, int(q * (len(values) - 1) + 0.5))]
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+EMPTY_PAGE = '{"data":[],"pagination":{"limit":100,"offset":0,"total":0}}'
+
+
+def start_nginx(tls):
+    """nginx in the foreground with one worker; returns (process, url, access log)."""
+    port = free_port()
+    d = os.path.join(work, "nginx")
+    os.makedirs(d, exist_ok=True)
+    log = os.path.join(d, "access.log")
+    if os.path.exists(log):
+        os.remove(log)
+    ssl = (" ssl;\n    ssl_certificate %s;\n    ssl_certificate_key %s;\n    ssl_session_cache shared:S:1m"
+           % (os.path.join(work, "server.crt"), os.path.join(work, "server.key"))) if tls else ""
+    with open(os.path.join(d, "nginx.conf"), "w") as f:
+        f.write("daemon off;\nmaster_process off;\nworker_processes 1;\npid %s/nginx.pid;\n"
+                "error_log %s/error.log warn;\nworker_rlimit_nofile 4096;\n"
+                "events { worker_connections 1024; }\nhttp {\n"
+                "  log_format work '$request_method $uri $status';\n"
+                "  access_log %s work buffer=256k;\n"
+                "  keepalive_requests 100000000;\n  keepalive_timeout 300s;\n"
+                "  server {\n    listen 127.0.0.1:%d%s;\n"
+                "    location = /v1/telemetry { return 204; }\n"
+                "    location = /v1/activations { default_type application/json; return 200 '%s'; }\n"
+                "    location / { return 404; }\n  }\n}\n" % (d, d, log, port, ssl, EMPTY_PAGE))
+    proc = subprocess.Popen(["/usr/sbin/nginx", "-p", d, "-e", d + "/error.log", "-c", d + "/nginx.conf"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):  # until it listens
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            break
+        except OSError:
+            import time
+            time.sleep(0.05)
+    return proc, ("https" if tls else "http") + "://127.0.0.1:%d" % port, log
+
+
+def point_nginx(client, n, tls):
+    server, url, log = start_nginx(tls)
+    args = ["--url", url, "--assets", str(n), "--telemetry-ms", str(10000 // k), "--poll-ms", str(30000 // k),
+            "--duration-s", str(duration), "--connections", connections]
+    if tls:
+        args += ["--ca", os.path.join(work, "ca.pem")]
+    out = subprocess.run(clients[client] + args, capture_output=True, text=True, timeout=duration * 5 + 120)
+    server.send_signal(signal.SIGQUIT)  # graceful: the access log is flushed
+    server.wait(timeout=60)
+    lines = out.stdout.strip().splitlines()
+    if not lines:
+        raise RuntimeError("no result (exit %d): %s" % (out.returncode, (out.stderr.strip().splitlines() or [""])[-1]))
+    result = json.loads(lines[-1])
+    telemetry = polls = other = 0
+    with open(log) as f:
+        for line in f:
+            method, uri, status = line.split()
+            if method == "POST" and uri == "/v1/telemetry" and status == "204":
+                telemetry += 1
+            elif method == "GET" and uri == "/v1/activations" and status == "200":
+                polls += 1
+            else:
+                other += 1
+    util = result["cpu_s"] / duration / k
+    problems = []
+    if out.returncode != 0:
+        problems.append("client exited %d: %s" % (out.returncode, (out.stderr.strip().splitlines() or [""])[-1]))
+    if other:
+        problems.append("%d requests nginx did not expect" % other)
+    if telemetry == 0 or polls == 0:
+        problems.append("no telemetry or no polls")
+    return {
+        "util": util,
+        "cpu_per_asset_us_s": util / n * 1e6,
+        "rss_per_asset_kb": (result["rss_kb_after"] - result["rss_kb_before"]) / n,
+        "late_p99": float("nan"), "act_p99": float("nan"), "confirmed": 0, "expected": 0,
+        "failures": result["failures"],
+        "samples_per_asset": telemetry / n,  # telemetry requests: nginx does not read the bodies
+        "polls_per_asset": polls / n,
+        "problems": problems,
+        "different": [],
+    }
+
+
 def point(client, n, tls):
+    if server_kind == "nginx":
+        return point_nginx(client, n, tls)
     tokens = os.path.join(work, "tokens")
     with open(tokens, "w") as f:
         f.write("\n".join("fleet-token-%d" % i for i in range(n)) + "\n")
@@ -76,7 +174,7 @@ def point(client, n, tls):
     port = server.stdout.readline().split("127.0.0.1:")[1].split()[0]
     url = ("https" if tls else "http") + "://127.0.0.1:" + port
     args = ["--url", url, "--assets", str(n), "--telemetry-ms", str(10000 // k), "--poll-ms", str(30000 // k),
-            "--duration-s", str(duration), "--connections", "4"]
+            "--duration-s", str(duration), "--connections", connections]
     if tls:
         args += ["--ca", os.path.join(work, "ca.pem")]
     out = subprocess.run(clients[client] + args, capture_output=True, text=True, timeout=duration * 5 + 60)
@@ -135,18 +233,24 @@ def check_same_work(rows, tolerance=0.02):
                                      % (what, r[key], 100 * off, mid))
 
 
-print("### Fleet scale (one client process, one thread)\n")
+if server_kind == "nginx":
+    print("### Fleet scale against nginx (one client process, one thread)\n")
+    served_by = ("nginx 1.22 (one worker, its own process) answering telemetry with 204 and polls with one fixed "
+                 "empty page; the work columns count requests from its access log")
+else:
+    print("### Fleet scale (one client process, one thread)\n")
+    served_by = "cleori-sim as the server in its own process"
 print("Telemetry every 10 s and polls every 30 s per asset, compressed %d× (so %d ms and %d ms), %d s per point, "
-      "4 connections, cleori-sim as the server in its own process. CPU is the client's, scaled back to the real "
+      "%s connections, %s. CPU is the client's, scaled back to the real "
       "cadence: the share of one core. RSS per asset is the client's resident growth divided by N.\n"
-      % (k, 10000 // k, 30000 // k, duration))
+      % (k, 10000 // k, 30000 // k, duration, connections, served_by))
 print("| client | transport | assets | CPU (% of a core) | CPU per asset (µs/s) | RSS per asset (KiB) | "
       "telemetry lateness p99 (ms) | activation confirmation p99 (ms) | confirmed | failed requests | "
       "samples / polls per asset (server) | same work |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 largest = {}
 invalid = []
-for tls in (False, True):
+for tls in transports:
     transport = "TLS" if tls else "plain"
     measured = {}  # (client, n) -> result, or the error text of a client that fell over
     for client in clients:
@@ -171,14 +275,18 @@ for tls in (False, True):
                 verdict = "**INVALID (not the same work): " + "; ".join(r["different"]) + "**"
                 print("fleet_scale.py: %s, %s, %d assets: %s" % (client, transport, n, "; ".join(r["different"])),
                       file=sys.stderr)
-            print("| %s | %s | %d | %.2f | %.1f | %.1f | %.1f | %.1f | %d/%d | %d | %.2f / %.2f | %s |" % (
+            # nginx has no view of lateness or activations: those cells are n/a.
+            late = "n/a" if r["late_p99"] != r["late_p99"] else "%.1f" % r["late_p99"]
+            act = "n/a" if r["act_p99"] != r["act_p99"] else "%.1f" % r["act_p99"]
+            confirmed = "%d/%d" % (r["confirmed"], r["expected"]) if r["expected"] else "n/a"
+            print("| %s | %s | %d | %.2f | %.1f | %.1f | %s | %s | %s | %d | %.2f / %.2f | %s |" % (
                 client, transport, n, 100 * r["util"], r["cpu_per_asset_us_s"], r["rss_per_asset_kb"],
-                r["late_p99"], r["act_p99"], r["confirmed"], r["expected"], r["failures"], r["samples_per_asset"],
-                r["polls_per_asset"], verdict))
+                late, act, confirmed, r["failures"], r["samples_per_asset"], r["polls_per_asset"], verdict))
             if not r["problems"] and not r["different"]:
                 largest[(client, transport)] = r["util"] / n  # per-asset share, from the largest valid size
     sys.stdout.flush()
-print("\n### Largest fleet under 50 % of one core (extrapolated from the largest valid size measured)\n")
+print("\n### Largest fleet under 50 %% of one core%s (extrapolated from the largest valid size measured)\n"
+      % (", against nginx" if server_kind == "nginx" else ""))
 print("| client | transport | assets at 50 % of a core |\n|---|---|---|")
 for (client, transport), per_asset in largest.items():
     print("| %s | %s | %s |" % (client, transport, "{:,}".format(int(0.5 / per_asset)) if per_asset > 0 else "n/a"))
