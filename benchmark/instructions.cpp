@@ -231,7 +231,11 @@ int run_cleori(bool activations, std::size_t count) {
     std::size_t confirmed = 0, telemetry = 0;
     agent.hooks().on_activation_confirmed = [&](auto const&, auto const&) { ++confirmed; };
     agent.hooks().on_telemetry_sent = [&](std::size_t) { ++telemetry; };
-    agent.hooks().on_error = [](std::string_view e) { std::cerr << "cleori: " << e << "\n"; };
+    std::size_t errors = 0; // any error means the run did not do the work it claims to measure
+    agent.hooks().on_error = [&](std::string_view e) {
+        ++errors;
+        std::cerr << "cleori: " << e << "\n";
+    };
     if (auto started = agent.start(); !started) {
         std::cerr << "agent did not start: " << started.error().message() << "\n";
         return 1;
@@ -249,9 +253,10 @@ int run_cleori(bool activations, std::size_t count) {
     agent.stop();
     clock.run_for(io, 1min);
     auto const done = activations ? confirmed - confirmed0 : telemetry - telemetry0;
-    if (w.closed != count || done < count || transport.others_in_window != 0) {
+    if (w.closed != count || done < count || transport.others_in_window != 0 || errors != 0) {
         std::cerr << "measured " << w.closed << " windows, " << done << " cycles completed, "
-                  << transport.others_in_window << " other requests inside windows; wanted " << count << "\n";
+                  << transport.others_in_window << " other requests inside windows, " << errors
+                  << " errors; wanted " << count << " windows and no errors\n";
         return 1;
     }
     std::cout << "windows " << w.closed << "\n";

@@ -52,13 +52,14 @@ def main():
 
     print(f"{machine}.", end=" ")
     print(f"Instructions (Ir) counted by {version} in the client's thread, mean of {a.count} windows after "
-          "a warm-up; cleori's count is the same on every run, libcurl's moves by well under 1 % (its socket "
-          "loop). cleori: the real agent over an in-memory transport "
+          "a warm-up. cleori's run has no sockets and runs in virtual time, so its count does not depend on "
+          "timing; libcurl's includes its socket loop, which does. cleori: the real agent over an in-memory transport "
           "that does the Beast transport's wire work (its request-head writer and response parser). "
           "libcurl + nlohmann/json: the hand-written client of `benchmark/baseline/curl_client.cpp` "
           "against a loopback server thread; its windows also hold one request write, one response read and "
           f"curl's socket layer, which one bare exchange (a GET answered 204: {exchange:,.0f}) "
-          "approximates, so the table gives curl's count with and without it.")
+          "approximates, so the table gives curl's count with and without it. That estimate is a GET; for "
+          "the telemetry row, whose curl call is a POST, the column without it is the rougher figure.")
     print()
     print("| work | cleori | libcurl + nlohmann | libcurl + nlohmann − one exchange | ratio | ratio to − one exchange |")
     print("|---|---|---|---|---|---|")

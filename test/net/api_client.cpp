@@ -106,6 +106,23 @@ BOOST_AUTO_TEST_CASE(a_value_that_would_split_the_request_is_refused_unsent) {
     BOOST_TEST(sim.samples("asset-1").size() == 1u);
 }
 
+// A User-Agent that would split every request is a configuration error of
+// the transport: reported at once, and no request it carries reaches the wire.
+BOOST_AUTO_TEST_CASE(a_user_agent_that_would_split_the_request_is_a_configuration_error) {
+    cleori::beast_transport bad{io.get_executor(), "http://127.0.0.1:" + std::to_string(port),
+                                {.user_agent = "cleori/1\r\nX-Injected: 1"}};
+    BOOST_TEST(bad.config_error() == make_error_code(cleori::error::invalid_request_field));
+    auto const [ec, response] = exchange({.method = cleori::http_method::get, .target = "/v1/health"}, &bad);
+    BOOST_TEST(ec == make_error_code(cleori::error::invalid_request_field));
+    BOOST_TEST(response.status == 0u);
+    BOOST_TEST(bad.connections_opened() == 0u);
+    BOOST_TEST(sim.api_requests() == 0u);
+    // A tab is allowed in a header value.
+    cleori::beast_transport tabbed{io.get_executor(), "http://127.0.0.1:" + std::to_string(port),
+                                   {.user_agent = "cleori/1\t(site 7)"}};
+    BOOST_TEST(!tabbed.config_error());
+}
+
 BOOST_AUTO_TEST_CASE(invalid_telemetry_is_a_422_naming_the_field) {
     // Bypass make_sample's cleaning: a SoC outside 0-100 reaches the server.
     cleori::telemetry_sample s{wall_now(), std::nullopt, cleori::percent{140.0}};

@@ -5,6 +5,7 @@
 // allocating after warm-up. One that never drains is compacted every
 // `compact_after` items.
 
+#include <concepts>
 #include <cstddef>
 #include <iterator>
 #include <optional>
@@ -20,6 +21,7 @@ public:
     // without moving a whole variant, which g++ 12 at -O3 reports as
     // maybe-uninitialized).
     template <class U>
+        requires std::convertible_to<U&&, T>
     void push(U&& v) {
         items_.emplace_back(std::forward<U>(v));
     }
