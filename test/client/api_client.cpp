@@ -5,6 +5,7 @@
 #include <cleori/testing/memory_transport.hpp>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -135,9 +136,10 @@ BOOST_AUTO_TEST_CASE(every_call_takes_any_completion_token) {
         on_strand = strand.running_in_this_thread();
         polled.emplace(std::move(r));
     }));
-    // deferred: nothing happens until it is launched.
+    // A callback starts the operation at once; deferred: nothing happens until it is launched.
+    BOOST_TEST(t.requests.size() == 1u);
     auto sent = client.async_send_telemetry(token, samples, deadline, boost::asio::deferred);
-    BOOST_TEST(t.requests.size() == 0u);
+    BOOST_TEST(t.requests.size() == 1u);
     std::optional<cleori::api_result<void>> telemetry;
     std::move(sent)([&](cleori::api_result<void> r) { telemetry.emplace(std::move(r)); });
     // use_awaitable, inside a coroutine.

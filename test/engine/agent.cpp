@@ -290,9 +290,9 @@ BOOST_AUTO_TEST_CASE(a_thirty_minute_outage_loses_nothing_inside_the_bound) {
 
 BOOST_AUTO_TEST_CASE(beyond_the_outbox_bound_the_oldest_samples_are_dropped_and_counted) {
     std::size_t dropped = 0;
+    cleori.down = true; // from the first request, which start() sends
     start({.token = "token-A", .outbox_span = 1min}); // 13 samples
     agent->hooks().on_telemetry_dropped = [&](std::size_t n) { dropped += n; };
-    cleori.down = true;
     run(5min); // 60 samples taken, 13 kept
     cleori.down = false;
     run(1min);
@@ -434,24 +434,28 @@ BOOST_AUTO_TEST_CASE(set_token_during_a_poll_in_flight_is_safe) {
     // kept across the poll's suspension would read freed memory (ASan).
     std::string const first(64, 'A'), second(64, 'B');
     cleori.token = first;
+    cleori.down = true; // the first attempts fail, and their retries wait
     start({.token = first});
-    // The first poll and telemetry are in flight (answered through post):
-    // rotate now, before they run.
+    // The first poll and telemetry are in flight, between two attempts:
+    // rotate now, before they are retried.
     agent->set_token(second);
     cleori.token = second;
-    run(1ms);
-    BOOST_TEST_REQUIRE(cleori.bearer_tokens.size() >= 2u);
-    BOOST_TEST(cleori.bearer_tokens[0] == first); // requests started before the rotation keep their token
-    BOOST_TEST(agent->counters().poll_failures == 1u);
+    cleori.down = false;
+    run(4s);
+    BOOST_TEST_REQUIRE(cleori.bearer_tokens.size() >= 4u);
+    // Requests started before the rotation keep their token, retries included.
+    BOOST_TEST(cleori.bearer_tokens[0] == first);
+    BOOST_TEST(cleori.bearer_tokens[2] == first);
+    BOOST_TEST(agent->counters().poll_failures == 1u); // its retry was refused (401)
     run(10s);
     BOOST_TEST(cleori.bearer_tokens.back() == second);
     BOOST_TEST(agent->counters().polls >= 2u);
 }
 
 BOOST_AUTO_TEST_CASE(invalid_activations_are_reported_not_executed) {
-    start();
     cleori.activations.push_back(make("bad", cleori::mfrr_direction::up, 60.0_kW, 5s, 60s));
     cleori.activations.back().end_time = cleori.activations.back().start_time - 1s; // ends before it starts
+    start(); // its first poll sees it
     run(30s);
     BOOST_TEST(agent->counters().activations_invalid >= 1u);
     BOOST_TEST_CONTEXT("commands: " << commands()) BOOST_TEST(commands() == cmd({{0.0, 0.0}}));

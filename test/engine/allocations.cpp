@@ -1,23 +1,31 @@
 // Heap allocations on the steady-state path, counted: the core's decision
-// work per telemetry and per poll cycle, and the wire work around it (the
+// work per telemetry and per poll cycle, the wire work around it (the
 // request head, the response parser, the telemetry encoder, the JSON of a
-// poll page). Allocation counts are deterministic, so these are exact.
+// poll page), and a whole agent on the Beast transport against the
+// simulator over loopback. Allocation counts are deterministic, so these
+// are exact.
 //
 // This file replaces the global operator new for the unit-test executable:
 // each form forwards to malloc (or aligned_alloc) and counts the call while a
 // `counting` scope is open on this thread. The sanitizer builds keep their
 // own operator new (and their new/delete mismatch checks): there the cases
 // are disabled.
+#include <cleori/agent.hpp>
 #include <cleori/api/json.hpp>
+#include <cleori/device/simulated_battery.hpp>
 #include <cleori/engine/agent_core.hpp>
 #include <cleori/transport/beast_transport.hpp>
 
+#include "sim/server.hpp"
 #include "support/exemplar_battery.hpp"
 
+#include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <array>
 #include <cstdlib>
 #include <new>
+#include <thread>
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define CLEORI_TEST_COUNTS_ALLOCATIONS 0
@@ -224,6 +232,104 @@ BOOST_AUTO_TEST_CASE(the_wire_work_allocates_nothing_once_buffers_are_warm,
     BOOST_TEST(response.retry_after == "5");
     BOOST_TEST(response.body == page);
     BOOST_TEST(head.find("Authorization: Bearer " + token + "\r\n") != std::string::npos);
+}
+
+namespace {
+
+// An agent on the Beast transport (plain HTTP) against the simulator, which
+// runs on a thread of its own so that only the agent's thread is counted.
+// The windows run from one completed request of a kind to the next, with no
+// request of the other kind in between; each holds one whole cycle.
+struct loopback_rig {
+    static constexpr char const* token = "a-bearer-token-of-forty-three-characters-xy"; // 43, as Cleori's
+    boost::asio::io_context server_io;
+    cleori::sim::server sim{server_io.get_executor(), {.tokens = {token}}};
+    unsigned short port = sim.start().value();
+    std::thread server_thread;
+    boost::asio::io_context io;
+    cleori::beast_transport transport{io.get_executor(), "http://127.0.0.1:" + std::to_string(port)};
+    cleori::simulated_battery battery;
+
+    loopback_rig() {
+        // Known to the agent from its first poll: every later page repeats it.
+        sim.add_activation("asset-1", make("running", cleori::mfrr_direction::up, 60, cleori::real_clock{}.wall_now() - 1min,
+                                           cleori::real_clock{}.wall_now() + 1h));
+        server_thread = std::thread([this] { server_io.run(); });
+    }
+    ~loopback_rig() {
+        server_io.stop();
+        server_thread.join();
+    }
+
+    // Allocations in each of `n` windows between two completions counted by
+    // `done(counters)`, none of `other(counters)` inside; after a warm-up.
+    template <std::size_t N, class Done, class Other>
+    std::array<unsigned long, N> windows(cleori::agent<cleori::simulated_battery>& agent, Done done, Other other,
+                                         bool& clean) {
+        std::array<unsigned long, N> out{};
+        auto const until = std::chrono::steady_clock::now() + 30s;
+        while (done(agent.counters()) < 10 && std::chrono::steady_clock::now() < until) io.run_one_for(100ms);
+        std::size_t i = 0;
+        clean = true;
+        counting c;
+        auto last_done = done(agent.counters()), last_other = other(agent.counters());
+        auto last_seen = c.seen();
+        while (i < N && std::chrono::steady_clock::now() < until) {
+            io.run_one_for(100ms);
+            auto const k = agent.counters();
+            if (done(k) == last_done) continue;
+            if (done(k) != last_done + 1 || other(k) != last_other) clean = false;
+            out[i++] = c.seen() - last_seen;
+            last_seen = c.seen();
+            last_done = done(k);
+            last_other = other(k);
+        }
+        clean = clean && i == N;
+        return out;
+    }
+};
+
+} // namespace
+
+// The whole client path per request: the agent's decision, the API client's
+// call and the transport's exchange, with their handlers in the agent's and
+// the transport's handler memory. What is left is what the `Transport`
+// contract hands over by value (a request and a response that the callee
+// owns): per telemetry cycle the request body and the request's copy of the
+// token; per poll the request target, the token, the response body and the
+// decoded page's vector of activations. Everything else (coroutine frames,
+// handlers, timers, queues, buffers) is reused.
+BOOST_AUTO_TEST_CASE(a_whole_agent_over_loopback_allocates_only_what_the_transport_contract_hands_over,
+                     *boost::unit_test::enable_if<CLEORI_TEST_COUNTS_ALLOCATIONS != 0>()) {
+    loopback_rig rig;
+    {
+        cleori::agent<cleori::simulated_battery> agent{
+            rig.battery, rig.transport, {.token = loopback_rig::token, .telemetry_interval = 20ms, .poll_interval = 60s}};
+        BOOST_TEST_REQUIRE(agent.start().has_value());
+        bool clean = false;
+        auto const w = rig.windows<20>(
+            agent, [](auto const& k) { return k.telemetry_requests; }, [](auto const& k) { return k.polls; }, clean);
+        BOOST_TEST_REQUIRE(clean);
+        for (auto n : w) BOOST_TEST(n == 2u); // the body, the token
+        BOOST_TEST(agent.counters().telemetry_failures == 0u);
+        BOOST_TEST(rig.transport.connections_opened() == 1u);
+        agent.stop();
+        while (!agent.stopped() && rig.io.run_one_for(100ms)) {}
+    }
+    {
+        cleori::agent<cleori::simulated_battery> agent{
+            rig.battery, rig.transport, {.token = loopback_rig::token, .telemetry_interval = 10s, .poll_interval = 20ms}};
+        BOOST_TEST_REQUIRE(agent.start().has_value());
+        bool clean = false;
+        auto const w = rig.windows<20>(
+            agent, [](auto const& k) { return k.polls; }, [](auto const& k) { return k.telemetry_requests; }, clean);
+        BOOST_TEST_REQUIRE(clean);
+        for (auto n : w) BOOST_TEST(n == 4u); // the target, the token, the response body, the page's vector
+        BOOST_TEST(agent.counters().poll_failures == 0u);
+        BOOST_TEST(agent.activations().size() == 1u);
+        agent.stop();
+        while (!agent.stopped() && rig.io.run_one_for(100ms)) {}
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

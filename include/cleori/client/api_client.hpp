@@ -32,20 +32,25 @@
 #include <cleori/transport/http.hpp>
 #include <cleori/transport/url.hpp>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_executor.hpp>
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/compose.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/assert/source_location.hpp>
 #include <boost/system/system_error.hpp>
 #include <boost/throw_exception.hpp>
 
+#include <charconv>
 #include <chrono>
 #include <exception>
+#include <iterator>
+#include <limits>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace cleori {
@@ -102,6 +107,17 @@ struct endpoint_name {
         return s.append(method).append(path).append(middle).append(suffix);
     }
 };
+
+template <class A, class B>
+bool same_executor(A const& a, B const& b) noexcept {
+    if constexpr (std::is_same_v<A, B>) return a == b;
+    else return false;
+}
+
+inline void append_decimal(std::string& out, std::size_t v) {
+    char digits[std::numeric_limits<std::size_t>::digits10 + 1];
+    out.append(digits, std::to_chars(std::begin(digits), std::end(digits), v).ptr);
+}
 
 inline boost::system::error_code status_error(unsigned status) noexcept {
     switch (status) {
@@ -163,144 +179,219 @@ public:
     /// @brief The longest single attempt (cut further to fit the deadline).
     std::chrono::milliseconds attempt_timeout{5000};
 
-    /// @brief POST telemetry: one sample or a batch (in order).
-    boost::asio::awaitable<api_result<void>> send_telemetry(std::string_view token,
-                                                            std::span<telemetry_sample const> samples,
-                                                            clock::time_point deadline) {
-        http_request req;
-        req.method = http_method::post;
-        req.target = std::string(Profile::telemetry_path);
-        req.body.reserve(samples.size() * 128 + 2); // a sample's JSON is about 80 bytes: one allocation
-        if (samples.size() == 1) encode_telemetry<Profile>(samples[0], req.body);
-        else encode_telemetry<Profile>(samples, req.body);
-        req.bearer_token = std::string(token);
-        auto r = co_await call(std::move(req), {"POST ", Profile::telemetry_path}, deadline, false);
-        if (!r) co_return r.error();
-        co_return api_result<void>{};
-    }
-
-    /// @brief GET every activation, following pagination.
-    boost::asio::awaitable<api_result<activation_poll>> get_activations(std::string_view token,
-                                                                        clock::time_point deadline) {
-        // The caller's string may change while this call is suspended (a
-        // token rotation); every page is asked with the token it was given.
-        std::string const owned_token(token);
-        activation_poll out;
-        std::size_t offset = 0;
-        for (;;) {
-            http_request req;
-            req.target = std::string(Profile::activations_path) + "?" + std::string(Profile::limit_param) + "=" +
-                         std::to_string(Profile::page_limit) + "&" + std::string(Profile::offset_param) + "=" +
-                         std::to_string(offset);
-            req.bearer_token = owned_token;
-            detail::endpoint_name const endpoint{"GET ", Profile::activations_path};
-            auto r = co_await call(std::move(req), endpoint, deadline, false);
-            if (!r) co_return r.error();
-            auto page = decode_activation_page<Profile>(r->body);
-            if (!page) co_return api_failure{page.error(), endpoint.str(), r->status, {}, {}, 1};
-            ++out.pages;
-            std::size_t const n = page->activations.size() + page->rejected.size();
-            for (auto& a : page->activations) out.activations.push_back(std::move(a));
-            for (auto& j : page->rejected) out.rejected.push_back(std::move(j));
-            offset += n;
-            if (out.activations.size() + out.rejected.size() > Profile::max_poll_activations)
-                co_return api_failure{error::response_too_large, endpoint.str(), r->status, {}, {}, 1};
-            // Stop on the last page; a server that keeps paging is cut off.
-            if (!page->page || n == 0 || offset >= page->page->total || out.pages >= Profile::max_poll_pages) break;
-        }
-        co_return out;
-    }
-
-    /// @brief POST a confirmation. A 409 (already confirmed) counts as success.
-    boost::asio::awaitable<api_result<void>> confirm(std::string_view token, std::string_view activation_id,
-                                                     confirmation const& c, clock::time_point deadline) {
-        http_request req;
-        req.method = http_method::post;
-        req.target = std::string(Profile::confirm_path_prefix);
-        detail::append_percent_encoded(req.target, activation_id);
-        req.target += Profile::confirm_path_suffix;
-        req.body.reserve(256);
-        encode_confirmation<Profile>(c, req.body);
-        req.bearer_token = std::string(token);
-        auto r = co_await call(std::move(req), {"POST ", Profile::confirm_path_prefix, "{id}", Profile::confirm_path_suffix},
-                               deadline, Profile::conflict_on_confirm_is_success);
-        if (!r) co_return r.error();
-        co_return api_result<void>{};
-    }
-
-    /// @name The same calls with any Asio completion token
+    /// @name The three calls, with any Asio completion token
     /// Each completes with `void(api_result<…>)`: a callback, `asio::use_future`,
     /// `asio::use_awaitable`, `asio::deferred`, or any other token. The work
-    /// runs on the transport's executor; the handler runs on its own
-    /// associated executor (the transport's by default). `token`, `samples`
-    /// and `activation_id` are read when the operation starts and must stay
-    /// valid until it completes (as Asio's buffers must).
+    /// runs on the transport's executor and never completes inside the call
+    /// that starts it; the handler runs on its own associated executor (the
+    /// transport's by default), and the operation's memory comes from its
+    /// associated allocator. `token` and `samples` are read at each attempt
+    /// and must stay valid until the operation completes (as Asio's buffers
+    /// must); `activation_id` and the confirmation are copied.
     /// @{
+
+    /// @brief POST telemetry: one sample or a batch (in order).
     template <class CompletionToken>
     auto async_send_telemetry(std::string_view token, std::span<telemetry_sample const> samples,
                               clock::time_point deadline, CompletionToken&& completion) {
-        return launch<api_result<void>>([this, token, samples, deadline] { return send_telemetry(token, samples, deadline); },
-                                        std::forward<CompletionToken>(completion));
+        return start<api_result<void>>(call_op<call_kind::telemetry>{this, token, deadline, samples},
+                                       std::forward<CompletionToken>(completion));
     }
+    /// @brief GET every activation, following pagination.
     template <class CompletionToken>
     auto async_get_activations(std::string_view token, clock::time_point deadline, CompletionToken&& completion) {
-        return launch<api_result<activation_poll>>([this, token, deadline] { return get_activations(token, deadline); },
-                                                   std::forward<CompletionToken>(completion));
+        return start<api_result<activation_poll>>(call_op<call_kind::poll>{this, token, deadline},
+                                                  std::forward<CompletionToken>(completion));
     }
+    /// @brief POST a confirmation. A 409 (already confirmed) counts as success.
     template <class CompletionToken>
     auto async_confirm(std::string_view token, std::string_view activation_id, confirmation c, clock::time_point deadline,
                        CompletionToken&& completion) {
-        return launch<api_result<void>>(
-            [this, token, activation_id, c = std::move(c), deadline] { return confirm(token, activation_id, c, deadline); },
-            std::forward<CompletionToken>(completion));
+        call_op<call_kind::confirm> op{this, token, deadline};
+        op.id.assign(activation_id);
+        op.body = std::move(c);
+        return start<api_result<void>>(std::move(op), std::forward<CompletionToken>(completion));
+    }
+    /// @}
+
+    /// @name The same calls as coroutines (`co_await`, `asio::use_awaitable`)
+    /// @{
+    boost::asio::awaitable<api_result<void>> send_telemetry(std::string_view token,
+                                                            std::span<telemetry_sample const> samples,
+                                                            clock::time_point deadline) {
+        return async_send_telemetry(token, samples, deadline, boost::asio::use_awaitable);
+    }
+    boost::asio::awaitable<api_result<activation_poll>> get_activations(std::string_view token,
+                                                                        clock::time_point deadline) {
+        return async_get_activations(token, deadline, boost::asio::use_awaitable);
+    }
+    boost::asio::awaitable<api_result<void>> confirm(std::string_view token, std::string_view activation_id,
+                                                     confirmation const& c, clock::time_point deadline) {
+        return async_confirm(token, activation_id, c, deadline, boost::asio::use_awaitable);
     }
     /// @}
 
     [[nodiscard]] R& retry() noexcept { return retry_; }
 
 private:
-    // Runs the coroutine form on the transport's executor and completes the
-    // token with its result (an exception from inside is a bug: rethrown).
-    template <class Result, class Make, class CompletionToken>
-    auto launch(Make make, CompletionToken&& completion) {
-        return boost::asio::async_initiate<CompletionToken, void(Result)>(
-            [this](auto handler, Make m) {
-                auto const ex = boost::asio::get_associated_executor(handler, transport_.get_executor());
-                boost::asio::co_spawn(transport_.get_executor(), m(),
-                                      boost::asio::bind_executor(ex, [h = std::move(handler)](std::exception_ptr e,
-                                                                                              Result r) mutable {
-                                          if (e) std::rethrow_exception(e);
-                                          std::move(h)(std::move(r));
-                                      }));
-            },
-            completion, std::move(make));
+    enum class call_kind { telemetry, poll, confirm };
+
+    template <class Result, class Op, class CompletionToken>
+    auto start(Op op, CompletionToken&& completion) {
+        return boost::asio::async_compose<CompletionToken, void(Result)>(std::move(op), completion,
+                                                                         transport_.get_executor());
     }
 
-    boost::asio::awaitable<api_result<http_response>> call(http_request req, detail::endpoint_name endpoint,
-                                                           clock::time_point deadline, bool conflict_ok) {
-        using boost::asio::as_tuple;
-        using boost::asio::use_awaitable;
-        // The endpoint's name is spelled out only when a failure needs it.
-        api_failure failure{{}, {}, 0, {}, {}, 0};
-        auto fail = [&]() -> api_failure {
-            failure.endpoint = endpoint.str();
+    // One call: its attempts, the retry waits between them and, for a poll,
+    // its pages. Each attempt builds its request afresh from what the call
+    // was given (a retry is rare; a kept copy would cost an allocation on
+    // every call), and hands it to the transport.
+    template <call_kind K>
+    struct call_op {
+        using result_type = std::conditional_t<K == call_kind::poll, api_result<activation_poll>, api_result<void>>;
+        using retry_timer = decltype(std::declval<C&>().make_timer(std::declval<T&>().get_executor()));
+
+        basic_api_client* c;
+        std::string_view token;
+        clock::time_point deadline;
+        std::span<telemetry_sample const> samples{}; // telemetry
+        std::string id{};                            // confirm
+        confirmation body{};                         // confirm
+        activation_poll out{};                       // poll: what the pages held so far
+        std::size_t offset = 0;                      // poll: of the next page
+        api_failure failure{};
+        std::unique_ptr<retry_timer> timer{}; // made at the first retry; stays put while the op moves
+        std::optional<result_type> early{};   // completed before anything was started: delivered by a post
+        bool started = false;
+        bool in_flight_once = false; // an exchange was started: completions are no longer inline
+        bool handed_off = false;     // `self` was moved into the next operation
+
+        static constexpr detail::endpoint_name endpoint() noexcept {
+            if constexpr (K == call_kind::telemetry) return {"POST ", Profile::telemetry_path};
+            else if constexpr (K == call_kind::poll) return {"GET ", Profile::activations_path};
+            else return {"POST ", Profile::confirm_path_prefix, "{id}", Profile::confirm_path_suffix};
+        }
+
+        http_request make_request() const {
+            http_request req;
+            if constexpr (K == call_kind::telemetry) {
+                req.method = http_method::post;
+                req.target = Profile::telemetry_path;
+                req.body.reserve(samples.size() * 128 + 2); // a sample's JSON is about 80 bytes: one allocation
+                if (samples.size() == 1) encode_telemetry<Profile>(samples[0], req.body);
+                else encode_telemetry<Profile>(samples, req.body);
+            } else if constexpr (K == call_kind::poll) {
+                constexpr std::size_t digits = std::numeric_limits<std::size_t>::digits10 + 1;
+                req.target.reserve(Profile::activations_path.size() + Profile::limit_param.size() +
+                                   Profile::offset_param.size() + 4 + 2 * digits);
+                req.target.append(Profile::activations_path).append("?").append(Profile::limit_param).append("=");
+                detail::append_decimal(req.target, Profile::page_limit);
+                req.target.append("&").append(Profile::offset_param).append("=");
+                detail::append_decimal(req.target, offset);
+            } else {
+                req.method = http_method::post;
+                req.target = Profile::confirm_path_prefix;
+                detail::append_percent_encoded(req.target, id);
+                req.target += Profile::confirm_path_suffix;
+                req.body.reserve(256);
+                encode_confirmation<Profile>(body, req.body);
+            }
+            req.bearer_token.assign(token);
+            return req;
+        }
+
+        api_failure fail() {
+            failure.endpoint = endpoint().str();
             return std::move(failure);
-        };
-        for (unsigned attempt = 1;; ++attempt) {
-            failure.attempts = attempt;
-            auto const now = clock_.now();
+        }
+
+        // Started, or (after a post) delivering what was known at once.
+        template <class Self>
+        void operator()(Self& self) {
+            handed_off = false;
+            if (started) return done(self, std::move(*early));
+            started = true;
+            guarded(self, [&] { attempt(self); });
+        }
+        // The transport's answer.
+        template <class Self>
+        void operator()(Self& self, boost::system::error_code ec, http_response res) {
+            handed_off = false;
+            guarded(self, [&] { answered(self, ec, std::move(res)); });
+        }
+        // The end of a retry wait.
+        template <class Self>
+        void operator()(Self& self, boost::system::error_code) {
+            handed_off = false;
+            guarded(self, [&] { attempt(self); });
+        }
+
+        // A policy or the decoder that throws ends the call with a failure
+        // that says so, instead of leaving it without an outcome.
+        template <class Self, class F>
+        void guarded(Self& self, F&& f) {
+            try {
+                f();
+            } catch (std::exception const& x) {
+                if (handed_off) throw; // the operation went on: it is no longer ours to end
+                failure.ec = make_error_code(boost::system::errc::io_error);
+                failure.code.clear();
+                failure.message = std::string("request ended by an exception: ") + x.what();
+                finish(self, fail());
+            }
+        }
+
+        // The handler is the caller's: what it throws is not the call's failure.
+        // It runs on its associated executor: at once when that is the
+        // transport's, where this runs (the agent's case), else dispatched.
+        template <class Self, class Result>
+        void done(Self& self, Result&& r) {
+            handed_off = true;
+            result_type v(std::forward<Result>(r)); // before `self` moves: `r` may be part of it
+            auto const io = c->transport_.get_executor();
+            auto const ex = boost::asio::get_associated_executor(self, io);
+            // async_compose associates the transport's executor, tracked, by default.
+            if (detail::same_executor(ex, io) ||
+                detail::same_executor(ex, boost::asio::prefer(io, boost::asio::execution::outstanding_work.tracked)))
+                return self.complete(std::move(v));
+            boost::asio::dispatch(ex, [s = std::move(self), v = std::move(v)]() mutable { s.complete(std::move(v)); });
+        }
+
+        template <class Self>
+        void finish(Self& self, result_type r) {
+            if (in_flight_once) return done(self, std::move(r));
+            // Nothing was started yet: the handler must not run inside the initiating call.
+            early.emplace(std::move(r));
+            handed_off = true;
+            boost::asio::post(std::move(self));
+        }
+
+        template <class Self>
+        void attempt(Self& self) {
+            ++failure.attempts;
+            auto const now = c->clock_.now();
             if (now >= deadline) {
                 if (!failure.ec) failure.ec = error::deadline_exceeded;
-                co_return fail();
+                return finish(self, fail());
             }
-            req.timeout = std::min(attempt_timeout, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
-            auto [ec, res] = co_await async_exchange(req, as_tuple(use_awaitable));
+            auto req = make_request();
+            req.timeout =
+                std::min(c->attempt_timeout, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
+            in_flight_once = true;
+            handed_off = true;
+            c->transport_.async_request(std::move(req), std::move(self));
+        }
+
+        template <class Self>
+        void answered(Self& self, boost::system::error_code ec, http_response res) {
             attempt_outcome outcome{ec, ec ? 0u : res.status, std::nullopt};
             if (!ec && !res.retry_after.empty())
-                outcome.retry_after = parse_retry_after(res.retry_after, clock_.wall_now());
+                outcome.retry_after = parse_retry_after(res.retry_after, c->clock_.wall_now());
+            bool const conflict_ok = K == call_kind::confirm && Profile::conflict_on_confirm_is_success;
             if (!ec && ((res.status >= 200 && res.status < 300) || (conflict_ok && res.status == 409))) {
-                retry_.on_success(clock_.now());
-                co_return std::move(res);
+                c->retry_.on_success(c->clock_.now());
+                if constexpr (K == call_kind::poll) return next_page(self, res);
+                else return done(self, api_result<void>{});
             }
             failure.ec = ec ? ec : detail::status_error(res.status);
             failure.status = outcome.status;
@@ -308,28 +399,44 @@ private:
             failure.code.clear();
             failure.message.clear();
             if (!ec) {
-                if (auto body = decode_api_error<Profile>(res.body)) {
+                if (auto e = decode_api_error<Profile>(res.body)) {
                     // A server that echoes the token back must not put it in our logs.
-                    failure.code = detail::redact(std::move(body->code), req.bearer_token);
-                    failure.message = detail::redact(std::move(body->message), req.bearer_token);
+                    failure.code = detail::redact(std::move(e->code), token);
+                    failure.message = detail::redact(std::move(e->message), token);
                 }
             }
-            if (classify(outcome) != failure_kind::retryable) co_return fail();
-            auto delay = retry_.next_delay(retry_context{attempt, outcome, clock_.now()});
-            if (!delay) co_return fail(); // the last attempt's error says more than "exhausted"
-            if (clock_.now() + *delay >= deadline) co_return fail();
-            auto timer = clock_.make_timer(transport_.get_executor());
-            timer.expires_at(clock_.now() + *delay);
-            co_await timer.async_wait(as_tuple(use_awaitable));
+            if (classify(outcome) != failure_kind::retryable) return done(self, fail());
+            auto delay = c->retry_.next_delay(retry_context{failure.attempts, outcome, c->clock_.now()});
+            if (!delay) return done(self, fail()); // the last attempt's error says more than "exhausted"
+            if (c->clock_.now() + *delay >= deadline) return done(self, fail());
+            if (!timer) timer = std::make_unique<retry_timer>(c->clock_.make_timer(c->transport_.get_executor()));
+            timer->expires_at(c->clock_.now() + *delay);
+            handed_off = true;
+            timer->async_wait(std::move(self));
         }
-    }
 
-    template <class Token>
-    auto async_exchange(http_request const& req, Token&& token) {
-        return boost::asio::async_initiate<Token, void(boost::system::error_code, http_response)>(
-            [this](auto handler, http_request const* r) { transport_.async_request(*r, std::move(handler)); }, token,
-            &req);
-    }
+        template <class Self>
+        void next_page(Self& self, http_response const& res) {
+            auto page = decode_activation_page<Profile>(res.body);
+            if (!page) return done(self, api_failure{page.error(), endpoint().str(), res.status, {}, {}, 1});
+            std::size_t const n = page->activations.size() + page->rejected.size();
+            if (out.pages++ == 0) {
+                out.activations = std::move(page->activations);
+                out.rejected = std::move(page->rejected);
+            } else {
+                for (auto& a : page->activations) out.activations.push_back(std::move(a));
+                for (auto& j : page->rejected) out.rejected.push_back(std::move(j));
+            }
+            offset += n;
+            if (out.activations.size() + out.rejected.size() > Profile::max_poll_activations)
+                return done(self, api_failure{error::response_too_large, endpoint().str(), res.status, {}, {}, 1});
+            // Stop on the last page; a server that keeps paging is cut off.
+            if (!page->page || n == 0 || offset >= page->page->total || out.pages >= Profile::max_poll_pages)
+                return done(self, std::move(out));
+            failure = api_failure{}; // each page has its own attempts
+            attempt(self);
+        }
+    };
 
     T& transport_;
     R retry_;

@@ -54,10 +54,8 @@
 #include <cleori/store/store.hpp>
 #include <cleori/transport/http.hpp>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <cleori/detail/handler_memory.hpp>
 
-#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -222,6 +220,9 @@ private:
         // each request keeps the token it started with.
         std::shared_ptr<std::string const> token;
         std::optional<mono_time> armed{};
+        // Blocks for the handlers of this agent's operations, reused from one
+        // to the next (doc/performance.md, allocations).
+        std::shared_ptr<detail::handler_memory> memory = std::make_shared<detail::handler_memory>();
         mutable std::mutex published_mutex;
         agent_status published{};
         std::uint64_t generation = 0; // of the timer's current wait
@@ -283,91 +284,73 @@ private:
             timer.cancel();
             if (!want) return;
             timer.expires_at(*want);
-            timer.async_wait([self = this->shared_from_this(), gen = generation](boost::system::error_code) {
+            timer.async_wait(bound([self = this->shared_from_this(), gen = generation](boost::system::error_code) {
                 if (gen != self->generation) return; // re-armed or cancelled since
                 self->armed.reset();
                 self->core.on_wake(self->now());
                 self->pump();
-            });
+            }));
+        }
+
+        // A handler for one of this agent's operations: it keeps the state
+        // alive and allocates from the agent's handler memory.
+        template <class F>
+        auto bound(F f) {
+            return detail::with_handler_memory<F>{std::move(f), detail::handler_allocator<void>(memory)};
         }
 
         void perform(read_device a) {
-            device.async_read_state([self = this->shared_from_this(), op = a.op](boost::system::error_code ec,
-                                                                                battery_state st) {
+            device.async_read_state(bound([self = this->shared_from_this(), op = a.op](boost::system::error_code ec,
+                                                                                      battery_state st) {
                 self->core.on_device_read(self->now(), op, ec, st);
                 self->pump();
-            });
+            }));
         }
         void perform(command_device a) {
-            device.async_apply_setpoint(a.setpoint, [self = this->shared_from_this(), op = a.op](boost::system::error_code ec) {
-                self->core.on_device_command(self->now(), op, ec);
-                self->pump();
-            });
+            device.async_apply_setpoint(a.setpoint,
+                                        bound([self = this->shared_from_this(), op = a.op](boost::system::error_code ec) {
+                                            self->core.on_device_command(self->now(), op, ec);
+                                            self->pump();
+                                        }));
         }
-        void perform(poll_activations a) { spawn(poll(this->shared_from_this(), a.request, a.deadline, token)); }
-        // The samples belong to the core, which keeps them until the outcome is reported.
+        // Each request holds the token it started with (a rotation replaces
+        // the agent's, not this one); the samples and the page belong to the
+        // core until their outcome is reported.
+        void perform(poll_activations a) {
+            client.async_get_activations(*token, a.deadline,
+                                         bound([self = this->shared_from_this(), req = a.request,
+                                                held = token](api_result<activation_poll> r) {
+                                             if (r) self->core.on_poll(self->now(), req, *r);
+                                             else self->core.on_poll_failed(self->now(), req, failure_of(r.error()));
+                                             self->pump();
+                                         }));
+        }
         void perform(send_telemetry a) {
-            spawn(telemetry(this->shared_from_this(), a.request, a.samples, a.deadline, token));
+            client.async_send_telemetry(*token, a.samples, a.deadline,
+                                        bound([self = this->shared_from_this(), req = a.request,
+                                               held = token](api_result<void> r) {
+                                            done(*self, req, r, &agent_core::on_telemetry);
+                                        }));
         }
         void perform(send_confirmation a) {
-            spawn(confirm(this->shared_from_this(), a.request, std::move(a.activation_id), std::move(a.body), a.deadline,
-                          token));
+            client.async_confirm(*token, a.activation_id, std::move(a.body), a.deadline,
+                                 bound([self = this->shared_from_this(), req = a.request, held = token](api_result<void> r) {
+                                     done(*self, req, r, &agent_core::on_confirmation);
+                                 }));
         }
 
-        void spawn(boost::asio::awaitable<void> op) {
-            boost::asio::co_spawn(transport.get_executor(), std::move(op), [](std::exception_ptr) {});
+        static void done(state& self, std::uint64_t req, api_result<void> const& r,
+                         void (agent_core::*report)(core_time, std::uint64_t, call_failure const*)) {
+            if (r) (self.core.*report)(self.now(), req, nullptr);
+            else {
+                auto const failed = failure_of(r.error());
+                (self.core.*report)(self.now(), req, &failed);
+            }
+            self.pump();
         }
 
         static call_failure failure_of(api_failure const& f) {
             return call_failure{f.ec, f.status, f.retry_after, f.describe()};
-        }
-        static call_failure failure_of(std::exception const& x) {
-            return call_failure{make_error_code(boost::system::errc::io_error), 0, std::nullopt,
-                                std::string("request ended by an exception: ") + x.what()};
-        }
-
-        // Each request owns copies of what it sends (the token included), so
-        // nothing it uses can change or vanish while it is suspended.
-        static boost::asio::awaitable<void> poll(std::shared_ptr<state> self, std::uint64_t req, mono_time deadline,
-                                                 std::shared_ptr<std::string const> token) {
-            std::optional<call_failure> failed;
-            std::optional<activation_poll> got;
-            try {
-                auto r = co_await self->client.get_activations(*token, deadline);
-                if (r) got = std::move(*r);
-                else failed = failure_of(r.error());
-            } catch (std::exception const& x) {
-                failed = failure_of(x);
-            }
-            if (got) self->core.on_poll(self->now(), req, *got);
-            else self->core.on_poll_failed(self->now(), req, *failed);
-            self->pump();
-        }
-        static boost::asio::awaitable<void> telemetry(std::shared_ptr<state> self, std::uint64_t req,
-                                                      std::span<telemetry_sample const> samples, mono_time deadline,
-                                                      std::shared_ptr<std::string const> token) {
-            std::optional<call_failure> failed;
-            try {
-                auto r = co_await self->client.send_telemetry(*token, samples, deadline);
-                if (!r) failed = failure_of(r.error());
-            } catch (std::exception const& x) {
-                failed = failure_of(x);
-            }
-            self->core.on_telemetry(self->now(), req, failed ? &*failed : nullptr);
-            self->pump();
-        }
-        static boost::asio::awaitable<void> confirm(std::shared_ptr<state> self, std::uint64_t req, std::string id,
-                                                    confirmation body, mono_time deadline,
-                                                    std::shared_ptr<std::string const> token) {
-            std::optional<call_failure> failed;
-            try {
-                auto r = co_await self->client.confirm(*token, id, body, deadline);
-                if (!r) failed = failure_of(r.error());
-            } catch (std::exception const& x) {
-                failed = failure_of(x);
-            }
-            self->core.on_confirmation(self->now(), req, failed ? &*failed : nullptr);
-            self->pump();
         }
     };
 

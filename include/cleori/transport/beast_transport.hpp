@@ -19,21 +19,20 @@
 /// @endcode
 
 #include <cleori/detail/fifo.hpp>
+#include <cleori/detail/handler_memory.hpp>
 #include <cleori/error.hpp>
 #include <cleori/transport/http.hpp>
 #include <cleori/transport/url.hpp>
 #include <cleori/version.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -160,9 +159,12 @@ inline void write_request_head(std::string& out, http_request const& req, std::s
 // Move-only, so Asio's own handlers (use_awaitable, deferred…) fit.
 using response_handler = boost::asio::any_completion_handler<void(boost::system::error_code, http_response)>;
 
-// The state lives in a shared object that the connection coroutine keeps
-// alive, so destroying the transport mid-exchange cancels instead of
-// leaving a coroutine with a dangling `this`.
+// The state lives in a shared object that every pending operation's handler
+// keeps alive, so destroying the transport mid-exchange cancels instead of
+// leaving a handler with a dangling `this`. An exchange is a chain of
+// callbacks (resolve, connect, handshake, write, read), one deadline timer
+// per exchange; the next queued request starts when the previous handler
+// has run.
 class beast_transport_impl : public std::enable_shared_from_this<beast_transport_impl> {
 public:
     using executor_type = boost::asio::any_io_executor;
@@ -197,9 +199,10 @@ public:
         // exchange counts, so a caller's deadline holds.
         auto const deadline = std::chrono::steady_clock::now() + req.timeout;
         queue_.push(job{std::move(req), std::move(handler), deadline});
-        if (!running_) {
-            running_ = true;
-            boost::asio::co_spawn(ex_, run(shared_from_this()), boost::asio::detached);
+        if (!current_) {
+            bool const outer = std::exchange(initiating_, true);
+            next();
+            initiating_ = outer;
         }
     }
 
@@ -218,7 +221,10 @@ public:
         // operation_aborted, and the exchange drops the connection then.
         closing_ = true;
         resolver_.cancel();
-        if (connected()) tcp().close();
+        if (connected()) {
+            boost::system::error_code ignored;
+            tcp().close(ignored);
+        }
     }
 
 private:
@@ -238,40 +244,183 @@ private:
         if (ec) config_error_ = ec;
     }
 
-    boost::asio::awaitable<void> run(std::shared_ptr<beast_transport_impl> self) {
-        while (auto next = queue_.pop()) {
-            job& j = *next;
-            if (stopped_) {
-                std::move(j.handler)(boost::asio::error::operation_aborted, http_response{});
-                continue;
+    // Starts the oldest queued exchange, or finishes at once those that
+    // cannot start, until one is under way or the queue is empty.
+    void next() {
+        while (!current_) {
+            auto j = queue_.pop();
+            if (!j) return;
+            current_.emplace(std::move(*j));
+            if (stopped_) finish(boost::asio::error::operation_aborted);
+            else if (config_error_) finish(config_error_);
+            // Refused before any I/O: a bad value is no reason to open, or drop, a connection.
+            else if (!valid_request(current_->req)) finish(error::invalid_request_field);
+            else {
+                reused_ = connected(); // kept alive from an earlier exchange
+                begin();
             }
-            in_exchange_ = true;
-            auto [ec, resp] = co_await exchange_with_reconnect(j.req, j.deadline);
-            in_exchange_ = false;
-            if (stopped_ && !ec) ec = boost::asio::error::operation_aborted;
-            std::move(j.handler)(ec, std::move(resp));
         }
-        running_ = false;
-        static_cast<void>(self);
     }
 
-    boost::asio::awaitable<std::pair<boost::system::error_code, http_response>>
-    exchange_with_reconnect(http_request const& req, std::chrono::steady_clock::time_point deadline) {
-        if (config_error_) co_return std::pair{config_error_, http_response{}};
-        // Refused before any I/O: a bad value is no reason to open, or drop, a connection.
-        if (!valid_request(req))
-            co_return std::pair{make_error_code(error::invalid_request_field), http_response{}};
-        bool const reused = connected();
-        auto r = co_await exchange(req, deadline);
-        // A keep-alive connection the server closed while idle fails on first
-        // use; that is no failure of the request, so open a new one once. An
-        // exchange aborted by close() stays aborted.
-        if (r.first && reused && !stopped_ && !r.second.status && r.first != error::timeout &&
-            r.first != error::response_too_large && r.first != boost::asio::error::operation_aborted) {
-            drop_connection();
-            r = co_await exchange(req, deadline);
+    // Completes the current exchange; the caller goes on with the queue.
+    // The handler never runs inside the `async_request` that queued it, and
+    // handlers run in the order their requests were queued.
+    void finish(boost::system::error_code ec) {
+        if (stopped_ && !ec) ec = boost::asio::error::operation_aborted;
+        job j = std::move(*current_);
+        current_.reset();
+        in_exchange_ = false;
+        timed_out_ = false;
+        deadline_timer_.cancel();
+        http_response r = ec ? http_response{} : std::move(response_);
+        if (initiating_) {
+            boost::asio::post(ex_, [h = std::move(j.handler), ec, r = std::move(r)]() mutable {
+                std::move(h)(ec, std::move(r));
+            });
+            return;
         }
-        co_return r;
+        std::move(j.handler)(ec, std::move(r));
+    }
+
+    // The current exchange is over: its handler first, then the next one.
+    void finish_and_go_on(boost::system::error_code ec) {
+        finish(ec);
+        next();
+    }
+
+    // The handler for one step of the current exchange: it keeps the
+    // transport alive, and a close() voids even a success already queued.
+    // It names the transport's executor, so that Beast's operations, which
+    // otherwise associate a work-tracking copy of it, complete without a
+    // dispatch (and its allocation) through the polymorphic executor; its
+    // operations' memory comes from the transport's handler memory.
+    template <class... Args>
+    struct step_handler {
+        using executor_type = boost::asio::any_io_executor;
+        using allocator_type = handler_allocator<void>;
+        std::shared_ptr<beast_transport_impl> self;
+        void (beast_transport_impl::*on)(boost::system::error_code, Args...);
+        executor_type get_executor() const noexcept { return self->ex_; }
+        allocator_type get_allocator() const noexcept { return allocator_type(self->memory_); }
+        void operator()(boost::system::error_code ec, Args... args) {
+            if (self->closing_) ec = boost::asio::error::operation_aborted;
+            else if (self->timed_out_) ec = error::timeout;
+            (self.get()->*on)(ec, std::forward<Args>(args)...);
+        }
+    };
+    template <class... Args>
+    step_handler<Args...> step(void (beast_transport_impl::*on)(boost::system::error_code, Args...)) {
+        return {shared_from_this(), on};
+    }
+
+    // When the deadline passes, the pending operation is cancelled (the
+    // connection or the resolver closed) and fails with `timeout`.
+    struct deadline_handler {
+        using executor_type = boost::asio::any_io_executor;
+        using allocator_type = handler_allocator<void>;
+        std::shared_ptr<beast_transport_impl> self;
+        std::uint64_t exchange;
+        executor_type get_executor() const noexcept { return self->ex_; }
+        allocator_type get_allocator() const noexcept { return allocator_type(self->memory_); }
+        void operator()(boost::system::error_code ec) {
+            if (ec || exchange != self->exchange_ || !self->in_exchange_) return; // re-armed or cancelled
+            self->timed_out_ = true;
+            self->resolver_.cancel();
+            if (self->connected()) {
+                boost::system::error_code ignored;
+                self->tcp().close(ignored);
+            }
+        }
+    };
+
+    void begin() {
+        in_exchange_ = true;
+        timed_out_ = false;
+        if (std::chrono::steady_clock::now() >= current_->deadline) return finish_and_go_on(error::timeout);
+        deadline_timer_.expires_at(current_->deadline);
+        deadline_timer_.async_wait(deadline_handler{shared_from_this(), ++exchange_});
+        if (connected()) return write();
+        resolver_.async_resolve(url_.host, url_.port, step(&beast_transport_impl::on_resolved));
+    }
+
+    void on_resolved(boost::system::error_code ec, boost::asio::ip::tcp::resolver::results_type endpoints) {
+        if (ec) return failed(ec);
+        // The stream is a member from the start, so that close() reaches the connect too.
+        if (url_.tls) {
+            tls_.emplace(ex_, ssl_ctx_);
+            // Asio frees OpenSSL's record buffers whenever a connection is
+            // idle, so every request would allocate them again; a client
+            // that keeps one connection keeps its buffers too.
+            SSL_clear_mode(tls_->native_handle(), SSL_MODE_RELEASE_BUFFERS);
+        } else plain_.emplace(ex_);
+        boost::asio::async_connect(tcp(), endpoints, step(&beast_transport_impl::on_connected));
+    }
+
+    void on_connected(boost::system::error_code ec, boost::asio::ip::tcp::endpoint const&) {
+        if (ec) return failed(ec);
+        ++connections_opened_;
+        boost::system::error_code ignored;
+        tcp().set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+        if (!url_.tls) return write();
+        // SNI, unless the host is an IP literal (RFC 6066 forbids those)
+        boost::system::error_code addr_ec;
+        boost::asio::ip::make_address(url_.host, addr_ec);
+        if (addr_ec && !SSL_set_tlsext_host_name(tls_->native_handle(), url_.host.c_str()))
+            return failed(boost::system::error_code(static_cast<int>(::ERR_get_error()),
+                                                    boost::asio::error::get_ssl_category()));
+        // OpenSSL's own host check (not a verify callback), so that a
+        // mismatch is reported as such by SSL_get_verify_result.
+        X509_VERIFY_PARAM* param = SSL_get0_param(tls_->native_handle());
+        int const host_ok = addr_ec ? X509_VERIFY_PARAM_set1_host(param, url_.host.c_str(), 0)
+                                    : X509_VERIFY_PARAM_set1_ip_asc(param, url_.host.c_str());
+        if (host_ok != 1) return failed(error::invalid_url);
+        tls_->async_handshake(boost::asio::ssl::stream_base::client, step(&beast_transport_impl::on_handshake));
+    }
+
+    void on_handshake(boost::system::error_code ec) {
+        if (ec) return failed(tls_error(ec, SSL_get_verify_result(tls_->native_handle())));
+        write();
+    }
+
+    void write() {
+        auto const& req = current_->req;
+        write_request_head(head_, req, url_.prefix, host_header_, opt_.user_agent);
+        std::array<boost::asio::const_buffer, 2> const request{
+            boost::asio::buffer(head_),
+            req.method == http_method::get ? boost::asio::const_buffer{} : boost::asio::buffer(req.body)};
+        parser_.emplace(response_, opt_.max_response_bytes);
+        if (tls_) boost::asio::async_write(*tls_, request, step(&beast_transport_impl::on_written));
+        else boost::asio::async_write(*plain_, request, step(&beast_transport_impl::on_written));
+    }
+
+    void on_written(boost::system::error_code ec, std::size_t) {
+        if (ec) return failed(ec);
+        if (tls_) boost::beast::http::async_read(*tls_, buffer_, *parser_, step(&beast_transport_impl::on_read));
+        else boost::beast::http::async_read(*plain_, buffer_, *parser_, step(&beast_transport_impl::on_read));
+    }
+
+    void on_read(boost::system::error_code ec, std::size_t) {
+        if (ec) return failed(ec);
+        bool const keep = parser_->keep_alive();
+        parser_.reset();
+        if (!keep) drop_connection();
+        finish_and_go_on({});
+    }
+
+    // A step failed: the connection goes. A keep-alive connection the server
+    // closed while idle fails on first use; that is no failure of the
+    // request, so it is tried once more on a new connection. An exchange
+    // aborted by close(), timed out or refused as too large stays failed.
+    void failed(boost::system::error_code raw) {
+        parser_.reset();
+        drop_connection();
+        auto const ec = map_http_error(raw);
+        if (reused_ && !stopped_ && ec != error::timeout && ec != error::response_too_large &&
+            ec != boost::asio::error::operation_aborted) {
+            reused_ = false;
+            return begin();
+        }
+        finish_and_go_on(ec);
     }
 
     bool connected() const noexcept { return tls_.has_value() || plain_.has_value(); }
@@ -281,16 +430,18 @@ private:
         closing_ = false;
         buffer_.clear(); // bytes of a broken exchange must not prefix the next response
         if (tls_) {
-            boost::beast::get_lowest_layer(*tls_).close();
+            boost::system::error_code ignored;
+            boost::beast::get_lowest_layer(*tls_).close(ignored);
             tls_.reset();
         }
         if (plain_) {
-            plain_->close();
+            boost::system::error_code ignored;
+            plain_->close(ignored);
             plain_.reset();
         }
     }
 
-    boost::beast::tcp_stream& tcp() { return tls_ ? boost::beast::get_lowest_layer(*tls_) : *plain_; }
+    boost::asio::ip::tcp::socket& tcp() { return tls_ ? boost::beast::get_lowest_layer(*tls_) : *plain_; }
 
     // A handshake failure, named by what the certificate check found.
     static boost::system::error_code tls_error(boost::system::error_code ec, long verify_result) {
@@ -305,94 +456,31 @@ private:
         }
     }
 
-    boost::asio::awaitable<std::pair<boost::system::error_code, http_response>>
-    exchange(http_request const& req, std::chrono::steady_clock::time_point deadline) {
-        namespace http = boost::beast::http;
-        using boost::asio::as_tuple;
-        using boost::asio::use_awaitable;
-        auto fail = [this](boost::system::error_code ec) {
-            drop_connection();
-            return std::pair{map_http_error(ec), http_response{}};
-        };
-        // After each operation: close() voids its result, even a success that
-        // was already queued when the socket was closed.
-        auto failed = [this](boost::system::error_code& ec) {
-            if (closing_) ec = boost::asio::error::operation_aborted;
-            return static_cast<bool>(ec);
-        };
-        if (std::chrono::steady_clock::now() >= deadline) co_return std::pair{make_error_code(error::timeout), http_response{}};
-
-        if (!connected()) {
-            auto [rec, endpoints] = co_await resolver_.async_resolve(url_.host, url_.port, as_tuple(use_awaitable));
-            if (failed(rec)) co_return fail(rec);
-            // The stream is a member from the start, so that close() reaches
-            // the connect too.
-            if (url_.tls) tls_.emplace(ex_, ssl_ctx_);
-            else plain_.emplace(ex_);
-            tcp().expires_at(deadline);
-            auto [cec, ep] = co_await tcp().async_connect(endpoints, as_tuple(use_awaitable));
-            if (failed(cec)) co_return fail(cec);
-            ++connections_opened_;
-            boost::system::error_code ignored;
-            tcp().socket().set_option(boost::asio::ip::tcp::no_delay(true), ignored);
-            if (url_.tls) {
-                // SNI, unless the host is an IP literal (RFC 6066 forbids those)
-                boost::system::error_code addr_ec;
-                boost::asio::ip::make_address(url_.host, addr_ec);
-                if (addr_ec && !SSL_set_tlsext_host_name(tls_->native_handle(), url_.host.c_str()))
-                    co_return fail(boost::system::error_code(static_cast<int>(::ERR_get_error()),
-                                                             boost::asio::error::get_ssl_category()));
-                // OpenSSL's own host check (not a verify callback), so that a
-                // mismatch is reported as such by SSL_get_verify_result.
-                X509_VERIFY_PARAM* param = SSL_get0_param(tls_->native_handle());
-                int const host_ok = addr_ec ? X509_VERIFY_PARAM_set1_host(param, url_.host.c_str(), 0)
-                                            : X509_VERIFY_PARAM_set1_ip_asc(param, url_.host.c_str());
-                if (host_ok != 1) co_return fail(error::invalid_url);
-                boost::beast::get_lowest_layer(*tls_).expires_at(deadline);
-                auto [hec] = co_await tls_->async_handshake(boost::asio::ssl::stream_base::client,
-                                                            as_tuple(use_awaitable));
-                if (failed(hec)) co_return fail(tls_error(hec, SSL_get_verify_result(tls_->native_handle())));
-            }
-        }
-
-        write_request_head(head_, req, url_.prefix, host_header_, opt_.user_agent);
-        std::array<boost::asio::const_buffer, 2> const request{
-            boost::asio::buffer(head_),
-            req.method == http_method::get ? boost::asio::const_buffer{} : boost::asio::buffer(req.body)};
-
-        http_response out;
-        response_reader parser{out, opt_.max_response_bytes};
-        tcp().expires_at(deadline);
-        if (tls_) {
-            auto [wec, wn] = co_await boost::asio::async_write(*tls_, request, as_tuple(use_awaitable));
-            if (failed(wec)) co_return fail(wec);
-            auto [rec, rn] = co_await http::async_read(*tls_, buffer_, parser, as_tuple(use_awaitable));
-            if (failed(rec)) co_return fail(rec);
-        } else {
-            auto [wec, wn] = co_await boost::asio::async_write(*plain_, request, as_tuple(use_awaitable));
-            if (failed(wec)) co_return fail(wec);
-            auto [rec, rn] = co_await http::async_read(*plain_, buffer_, parser, as_tuple(use_awaitable));
-            if (failed(rec)) co_return fail(rec);
-        }
-        tcp().expires_never();
-        if (!parser.keep_alive()) drop_connection();
-        co_return std::pair{boost::system::error_code{}, std::move(out)};
-    }
-
     executor_type ex_;
+    std::shared_ptr<handler_memory> memory_ = std::make_shared<handler_memory>();
     transport_options opt_;
     boost::asio::ssl::context ssl_ctx_;
     base_url url_;
     std::string host_header_; // host[:port], as the Host header wants it
     boost::system::error_code config_error_;
     boost::asio::ip::tcp::resolver resolver_{ex_};
-    std::optional<boost::beast::tcp_stream> plain_;
-    std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls_;
+    std::optional<boost::asio::ip::tcp::socket> plain_;
+    std::optional<boost::beast::ssl_stream<boost::asio::ip::tcp::socket>> tls_;
+    // The current exchange's deadline, one wait per exchange. (Beast's
+    // tcp_stream would arm a timer per read and write, each wait allocated
+    // outside any handler memory.)
+    boost::asio::steady_timer deadline_timer_{ex_};
+    std::uint64_t exchange_ = 0; // numbers the deadline waits: an old one is ignored
+    bool timed_out_ = false;     // the deadline passed: the pending operation was cancelled for it
     boost::beast::flat_buffer buffer_;
     std::string head_; // the request head being written; reused
     fifo<job> queue_;
-    bool running_ = false;
-    bool in_exchange_ = false; // the run coroutine waits in an exchange, on the connection or the resolver
+    std::optional<job> current_;                  // the exchange under way
+    std::optional<response_reader> parser_;       // of the current response
+    http_response response_;                      // the current response, read into
+    bool initiating_ = false;  // inside async_request: a handler that completes now is posted
+    bool reused_ = false;      // the current attempt runs on a connection kept alive from an earlier exchange
+    bool in_exchange_ = false; // an operation of the current exchange is pending, on the connection or the resolver
     bool closing_ = false;     // close() came during the exchange: it fails and drops the connection
     bool stopped_ = false;
     std::size_t connections_opened_ = 0;
