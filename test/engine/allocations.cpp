@@ -261,31 +261,44 @@ struct loopback_rig {
         server_thread.join();
     }
 
-    // Allocations in each of `n` windows between two completions counted by
-    // `done(counters)`, none of `other(counters)` inside; after a warm-up.
+    struct window {
+        unsigned long allocations = 0;
+        bool clean = false; // one request of the kind, none of the other, no failure, no backlog, no reconnect
+    };
+
+    // Allocations in each of N windows between two completions counted by
+    // `done(counters)`; after a warm-up. The cadence is real time on a
+    // shared machine: a window in which anything else happened (a late
+    // answer that left a backlog, a timeout, a reconnect) is marked unclean.
     template <std::size_t N, class Done, class Other>
-    std::array<unsigned long, N> windows(cleori::agent<cleori::simulated_battery>& agent, Done done, Other other,
-                                         bool& clean) {
-        std::array<unsigned long, N> out{};
-        auto const until = std::chrono::steady_clock::now() + 30s;
-        while (done(agent.counters()) < 10 && std::chrono::steady_clock::now() < until) io.run_one_for(100ms);
+    std::array<window, N> windows(cleori::agent<cleori::simulated_battery>& agent, Done done, Other other) {
+        std::array<window, N> out{};
+        auto const until = std::chrono::steady_clock::now() + 60s;
+        auto const failures = [](auto const& k) { return k.telemetry_failures + k.poll_failures; };
+        while (done(agent.counters()) < 5 && std::chrono::steady_clock::now() < until) io.run_one_for(100ms);
         std::size_t i = 0;
-        clean = true;
         counting c;
-        auto last_done = done(agent.counters()), last_other = other(agent.counters());
-        auto last_seen = c.seen();
+        auto k0 = agent.counters();
+        auto conn0 = transport.connections_opened();
+        auto seen0 = c.seen();
         while (i < N && std::chrono::steady_clock::now() < until) {
             io.run_one_for(100ms);
             auto const k = agent.counters();
-            if (done(k) == last_done) continue;
-            if (done(k) != last_done + 1 || other(k) != last_other) clean = false;
-            out[i++] = c.seen() - last_seen;
-            last_seen = c.seen();
-            last_done = done(k);
-            last_other = other(k);
+            if (done(k) == done(k0)) continue;
+            out[i++] = {c.seen() - seen0, done(k) == done(k0) + 1 && other(k) == other(k0) &&
+                                              failures(k) == failures(k0) && agent.outbox_size() == 0 &&
+                                              transport.connections_opened() == conn0};
+            k0 = k;
+            conn0 = transport.connections_opened();
+            seen0 = c.seen();
         }
-        clean = clean && i == N;
         return out;
+    }
+
+    void stop(cleori::agent<cleori::simulated_battery>& agent) {
+        agent.stop();
+        auto const until = std::chrono::steady_clock::now() + 10s;
+        while (!agent.stopped() && std::chrono::steady_clock::now() < until) io.run_one_for(100ms);
     }
 };
 
@@ -302,33 +315,33 @@ struct loopback_rig {
 BOOST_AUTO_TEST_CASE(a_whole_agent_over_loopback_allocates_only_what_the_transport_contract_hands_over,
                      *boost::unit_test::enable_if<CLEORI_TEST_COUNTS_ALLOCATIONS != 0>()) {
     loopback_rig rig;
+    auto const telemetry = [](auto const& k) { return k.telemetry_requests; };
+    auto const polls = [](auto const& k) { return k.polls; };
+    auto check = [](auto const& windows, unsigned long expected) {
+        std::size_t clean = 0;
+        for (auto const& w : windows) {
+            if (!w.clean) continue;
+            ++clean;
+            BOOST_TEST(w.allocations == expected);
+        }
+        BOOST_TEST(clean >= windows.size() - 3); // a loaded machine may spoil a few, not most
+    };
     {
         cleori::agent<cleori::simulated_battery> agent{
-            rig.battery, rig.transport, {.token = loopback_rig::token, .telemetry_interval = 20ms, .poll_interval = 60s}};
+            rig.battery, rig.transport, {.token = loopback_rig::token, .telemetry_interval = 200ms, .poll_interval = 60s}};
         BOOST_TEST_REQUIRE(agent.start().has_value());
-        bool clean = false;
-        auto const w = rig.windows<20>(
-            agent, [](auto const& k) { return k.telemetry_requests; }, [](auto const& k) { return k.polls; }, clean);
-        BOOST_TEST_REQUIRE(clean);
-        for (auto n : w) BOOST_TEST(n == 2u); // the body, the token
-        BOOST_TEST(agent.counters().telemetry_failures == 0u);
-        BOOST_TEST(rig.transport.connections_opened() == 1u);
-        agent.stop();
-        while (!agent.stopped() && rig.io.run_one_for(100ms)) {}
+        check(rig.windows<12>(agent, telemetry, polls), 2u); // the body, the token
+        rig.stop(agent);
+        BOOST_TEST(agent.stopped());
     }
     {
         cleori::agent<cleori::simulated_battery> agent{
-            rig.battery, rig.transport, {.token = loopback_rig::token, .telemetry_interval = 10s, .poll_interval = 20ms}};
+            rig.battery, rig.transport, {.token = loopback_rig::token, .telemetry_interval = 10s, .poll_interval = 200ms}};
         BOOST_TEST_REQUIRE(agent.start().has_value());
-        bool clean = false;
-        auto const w = rig.windows<20>(
-            agent, [](auto const& k) { return k.polls; }, [](auto const& k) { return k.telemetry_requests; }, clean);
-        BOOST_TEST_REQUIRE(clean);
-        for (auto n : w) BOOST_TEST(n == 4u); // the target, the token, the response body, the page's vector
-        BOOST_TEST(agent.counters().poll_failures == 0u);
+        check(rig.windows<12>(agent, polls, telemetry), 4u); // the target, the token, the response body, the page's vector
         BOOST_TEST(agent.activations().size() == 1u);
-        agent.stop();
-        while (!agent.stopped() && rig.io.run_one_for(100ms)) {}
+        rig.stop(agent);
+        BOOST_TEST(agent.stopped());
     }
 }
 

@@ -123,6 +123,40 @@ BOOST_AUTO_TEST_CASE(a_user_agent_that_would_split_the_request_is_a_configuratio
     BOOST_TEST(!tabbed.config_error());
 }
 
+// A stalled exchange with a fleet's queue behind it: when it times out,
+// every queued request whose deadline passed meanwhile fails with `timeout`,
+// each handler once and in order, and the connection then serves the next
+// request. The expired ones are finished one after another in a loop: a
+// chain of calls per expired request would run out of stack long before
+// this queue's end.
+BOOST_AUTO_TEST_CASE(a_queue_that_expired_behind_a_stalled_exchange_fails_in_order) {
+    sim.inject({.kind = cleori::sim::fault_kind::latency, .delay = 3s});
+    boost::system::error_code stalled;
+    bool stalled_done = false;
+    transport.async_request({.target = "/v1/activations", .bearer_token = token, .timeout = 1s},
+                            [&](boost::system::error_code ec, cleori::http_response) {
+                                stalled = ec;
+                                stalled_done = true;
+                            });
+    constexpr std::size_t queued = 100'000;
+    std::size_t done = 0, in_order = 0, timed_out = 0;
+    for (std::size_t i = 0; i < queued; ++i)
+        transport.async_request({.target = "/v1/activations", .bearer_token = token, .timeout = 500ms},
+                                [&, i](boost::system::error_code ec, cleori::http_response) {
+                                    in_order += i == done ? 1 : 0;
+                                    timed_out += ec == make_error_code(cleori::error::timeout) ? 1 : 0;
+                                    ++done;
+                                });
+    drive([&] { return stalled_done && done == queued; }, 30s);
+    BOOST_TEST(stalled == make_error_code(cleori::error::timeout), stalled.message());
+    BOOST_TEST(done == queued);
+    BOOST_TEST(in_order == queued);
+    BOOST_TEST(timed_out == queued);
+    auto const [ec, response] = exchange({.target = "/v1/activations", .bearer_token = token});
+    BOOST_TEST(!ec, ec.message());
+    BOOST_TEST(response.status == 200u);
+}
+
 BOOST_AUTO_TEST_CASE(invalid_telemetry_is_a_422_naming_the_field) {
     // Bypass make_sample's cleaning: a SoC outside 0-100 reaches the server.
     cleori::telemetry_sample s{wall_now(), std::nullopt, cleori::percent{140.0}};

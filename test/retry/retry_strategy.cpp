@@ -36,6 +36,7 @@ BOOST_AUTO_TEST_CASE(classification) {
                 failure_kind::retryable));
     BOOST_TEST((cleori::classify({make_error_code(cleori::error::insecure_url), 0, {}}) == failure_kind::permanent));
     BOOST_TEST((cleori::classify({make_error_code(cleori::error::response_too_large), 0, {}}) == failure_kind::permanent));
+    BOOST_TEST((cleori::classify({boost::asio::error::operation_aborted, 0, {}}) == failure_kind::permanent));
 }
 
 BOOST_AUTO_TEST_CASE(no_retry_never_retries) {

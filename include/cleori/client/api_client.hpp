@@ -35,7 +35,9 @@
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/compose.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/assert/source_location.hpp>
 #include <boost/system/system_error.hpp>
@@ -107,6 +109,23 @@ struct endpoint_name {
         return s.append(method).append(path).append(middle).append(suffix);
     }
 };
+
+// Whether the caller runs on `ex` (false when that cannot be told: the
+// caller then posts, which is always correct).
+template <class Ex>
+bool running_in(Ex const& ex) noexcept {
+    if constexpr (requires { ex.running_in_this_thread(); }) {
+        return ex.running_in_this_thread();
+    } else if constexpr (requires { ex.template target<boost::asio::io_context::executor_type>(); }) {
+        if (auto const* io = ex.template target<boost::asio::io_context::executor_type>())
+            return io->running_in_this_thread();
+        if (auto const* s = ex.template target<boost::asio::strand<boost::asio::io_context::executor_type>>())
+            return s->running_in_this_thread();
+        return false;
+    } else {
+        return false;
+    }
+}
 
 template <class A, class B>
 bool same_executor(A const& a, B const& b) noexcept {
@@ -182,8 +201,9 @@ public:
     /// @name The three calls, with any Asio completion token
     /// Each completes with `void(api_result<…>)`: a callback, `asio::use_future`,
     /// `asio::use_awaitable`, `asio::deferred`, or any other token. The work
-    /// runs on the transport's executor and never completes inside the call
-    /// that starts it; the handler runs on its own associated executor (the
+    /// runs on the transport's executor (a call from another thread is posted
+    /// there first; on it, the request is handed to the transport at once)
+    /// and never completes inside the call that starts it; the handler runs on its own associated executor (the
     /// transport's by default), and the operation's memory comes from its
     /// associated allocator. `token` and `samples` are read at each attempt
     /// and must stay valid until the operation completes (as Asio's buffers
@@ -194,7 +214,7 @@ public:
     template <class CompletionToken>
     auto async_send_telemetry(std::string_view token, std::span<telemetry_sample const> samples,
                               clock::time_point deadline, CompletionToken&& completion) {
-        return start<api_result<void>>(call_op<call_kind::telemetry>{this, token, deadline, samples},
+        return start<api_result<void>>(call_op<call_kind::telemetry>{this, token, deadline, {samples}},
                                        std::forward<CompletionToken>(completion));
     }
     /// @brief GET every activation, following pagination.
@@ -208,8 +228,8 @@ public:
     auto async_confirm(std::string_view token, std::string_view activation_id, confirmation c, clock::time_point deadline,
                        CompletionToken&& completion) {
         call_op<call_kind::confirm> op{this, token, deadline};
-        op.id.assign(activation_id);
-        op.body = std::move(c);
+        op.d.id.assign(activation_id);
+        op.d.body = std::move(c);
         return start<api_result<void>>(std::move(op), std::forward<CompletionToken>(completion));
     }
     /// @}
@@ -242,29 +262,52 @@ private:
                                                                          transport_.get_executor());
     }
 
+    // What one kind of call was given, and for a poll what its pages held.
+    struct telemetry_data {
+        std::span<telemetry_sample const> samples;
+    };
+    struct poll_data {
+        activation_poll out{};
+        std::size_t offset = 0; // of the next page
+    };
+    struct confirm_data {
+        std::string id{};
+        confirmation body{};
+    };
+
     // One call: its attempts, the retry waits between them and, for a poll,
     // its pages. Each attempt builds its request afresh from what the call
     // was given (a retry is rare; a kept copy would cost an allocation on
-    // every call), and hands it to the transport.
+    // every call), and hands it to the transport. What only a failure needs
+    // (its description, the retry timer) is made when the first one comes,
+    // so that the operation, which the agent's handler memory keeps a block
+    // for, stays small.
     template <call_kind K>
     struct call_op {
         using result_type = std::conditional_t<K == call_kind::poll, api_result<activation_poll>, api_result<void>>;
         using retry_timer = decltype(std::declval<C&>().make_timer(std::declval<T&>().get_executor()));
+        using data_type = std::conditional_t<K == call_kind::telemetry, telemetry_data,
+                                             std::conditional_t<K == call_kind::poll, poll_data, confirm_data>>;
+        struct trouble {
+            api_failure failure{};
+            std::optional<retry_timer> timer{}; // stays put while the op moves
+        };
+
+        using io_executor = decltype(std::declval<T&>().get_executor());
+        enum class phase : unsigned char { fresh, running, failed_early };
 
         basic_api_client* c;
         std::string_view token;
         clock::time_point deadline;
-        std::span<telemetry_sample const> samples{}; // telemetry
-        std::string id{};                            // confirm
-        confirmation body{};                         // confirm
-        activation_poll out{};                       // poll: what the pages held so far
-        std::size_t offset = 0;                      // poll: of the next page
-        api_failure failure{};
-        std::unique_ptr<retry_timer> timer{}; // made at the first retry; stays put while the op moves
-        std::optional<result_type> early{};   // completed before anything was started: delivered by a post
-        bool started = false;
-        bool in_flight_once = false; // an exchange was started: completions are no longer inline
-        bool handed_off = false;     // `self` was moved into the next operation
+        data_type d{};
+        // The transport's executor, kept: a transport being destroyed still
+        // completes its requests, and this must not ask it for anything then.
+        io_executor io = c->transport_.get_executor();
+        std::unique_ptr<trouble> t{};
+        unsigned attempts = 0; // of the current page
+        phase ph = phase::fresh;
+        bool not_inline = false; // no longer inside the initiating call: completing at once is allowed
+        bool handed_off = false; // `self` was moved into the next operation
 
         static constexpr detail::endpoint_name endpoint() noexcept {
             if constexpr (K == call_kind::telemetry) return {"POST ", Profile::telemetry_path};
@@ -277,9 +320,9 @@ private:
             if constexpr (K == call_kind::telemetry) {
                 req.method = http_method::post;
                 req.target = Profile::telemetry_path;
-                req.body.reserve(samples.size() * 128 + 2); // a sample's JSON is about 80 bytes: one allocation
-                if (samples.size() == 1) encode_telemetry<Profile>(samples[0], req.body);
-                else encode_telemetry<Profile>(samples, req.body);
+                req.body.reserve(d.samples.size() * 128 + 2); // a sample's JSON is about 80 bytes: one allocation
+                if (d.samples.size() == 1) encode_telemetry<Profile>(d.samples[0], req.body);
+                else encode_telemetry<Profile>(d.samples, req.body);
             } else if constexpr (K == call_kind::poll) {
                 constexpr std::size_t digits = std::numeric_limits<std::size_t>::digits10 + 1;
                 req.target.reserve(Profile::activations_path.size() + Profile::limit_param.size() +
@@ -287,30 +330,45 @@ private:
                 req.target.append(Profile::activations_path).append("?").append(Profile::limit_param).append("=");
                 detail::append_decimal(req.target, Profile::page_limit);
                 req.target.append("&").append(Profile::offset_param).append("=");
-                detail::append_decimal(req.target, offset);
+                detail::append_decimal(req.target, d.offset);
             } else {
                 req.method = http_method::post;
                 req.target = Profile::confirm_path_prefix;
-                detail::append_percent_encoded(req.target, id);
+                detail::append_percent_encoded(req.target, d.id);
                 req.target += Profile::confirm_path_suffix;
                 req.body.reserve(256);
-                encode_confirmation<Profile>(body, req.body);
+                encode_confirmation<Profile>(d.body, req.body);
             }
             req.bearer_token.assign(token);
             return req;
         }
 
+        api_failure& failure() {
+            if (!t) t = std::make_unique<trouble>();
+            return t->failure;
+        }
         api_failure fail() {
-            failure.endpoint = endpoint().str();
-            return std::move(failure);
+            auto& f = failure();
+            f.attempts = attempts;
+            f.endpoint = endpoint().str();
+            return std::move(f);
         }
 
-        // Started, or (after a post) delivering what was known at once.
+        // Started; or, after a post, moved onto the transport's executor or
+        // delivering the failure known at once.
         template <class Self>
         void operator()(Self& self) {
             handed_off = false;
-            if (started) return done(self, std::move(*early));
-            started = true;
+            if (ph == phase::failed_early) return done(self, fail());
+            if (ph == phase::fresh) {
+                ph = phase::running;
+                if (!detail::running_in(io)) {
+                    // Called from another thread: the transport is used only on its executor.
+                    not_inline = true;
+                    handed_off = true;
+                    return boost::asio::post(io, std::move(self));
+                }
+            }
             guarded(self, [&] { attempt(self); });
         }
         // The transport's answer.
@@ -334,10 +392,11 @@ private:
                 f();
             } catch (std::exception const& x) {
                 if (handed_off) throw; // the operation went on: it is no longer ours to end
-                failure.ec = make_error_code(boost::system::errc::io_error);
-                failure.code.clear();
-                failure.message = std::string("request ended by an exception: ") + x.what();
-                finish(self, fail());
+                auto& e = failure();
+                e.ec = make_error_code(boost::system::errc::io_error);
+                e.code.clear();
+                e.message = std::string("request ended by an exception: ") + x.what();
+                failed(self);
             }
         }
 
@@ -348,7 +407,6 @@ private:
         void done(Self& self, Result&& r) {
             handed_off = true;
             result_type v(std::forward<Result>(r)); // before `self` moves: `r` may be part of it
-            auto const io = c->transport_.get_executor();
             auto const ex = boost::asio::get_associated_executor(self, io);
             // async_compose associates the transport's executor, tracked, by default.
             if (detail::same_executor(ex, io) ||
@@ -357,27 +415,28 @@ private:
             boost::asio::dispatch(ex, [s = std::move(self), v = std::move(v)]() mutable { s.complete(std::move(v)); });
         }
 
+        // Ends the call with `failure()`.
         template <class Self>
-        void finish(Self& self, result_type r) {
-            if (in_flight_once) return done(self, std::move(r));
+        void failed(Self& self) {
+            if (not_inline) return done(self, fail());
             // Nothing was started yet: the handler must not run inside the initiating call.
-            early.emplace(std::move(r));
+            ph = phase::failed_early;
             handed_off = true;
             boost::asio::post(std::move(self));
         }
 
         template <class Self>
         void attempt(Self& self) {
-            ++failure.attempts;
+            ++attempts;
             auto const now = c->clock_.now();
             if (now >= deadline) {
-                if (!failure.ec) failure.ec = error::deadline_exceeded;
-                return finish(self, fail());
+                if (auto& f = failure(); !f.ec) f.ec = error::deadline_exceeded;
+                return failed(self);
             }
             auto req = make_request();
             req.timeout =
                 std::min(c->attempt_timeout, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
-            in_flight_once = true;
+            not_inline = true;
             handed_off = true;
             c->transport_.async_request(std::move(req), std::move(self));
         }
@@ -393,30 +452,32 @@ private:
                 if constexpr (K == call_kind::poll) return next_page(self, res);
                 else return done(self, api_result<void>{});
             }
-            failure.ec = ec ? ec : detail::status_error(res.status);
-            failure.status = outcome.status;
-            failure.retry_after = outcome.retry_after;
-            failure.code.clear();
-            failure.message.clear();
+            auto& f = failure();
+            f.ec = ec ? ec : detail::status_error(res.status);
+            f.status = outcome.status;
+            f.retry_after = outcome.retry_after;
+            f.code.clear();
+            f.message.clear();
             if (!ec) {
                 if (auto e = decode_api_error<Profile>(res.body)) {
                     // A server that echoes the token back must not put it in our logs.
-                    failure.code = detail::redact(std::move(e->code), token);
-                    failure.message = detail::redact(std::move(e->message), token);
+                    f.code = detail::redact(std::move(e->code), token);
+                    f.message = detail::redact(std::move(e->message), token);
                 }
             }
             if (classify(outcome) != failure_kind::retryable) return done(self, fail());
-            auto delay = c->retry_.next_delay(retry_context{failure.attempts, outcome, c->clock_.now()});
+            auto delay = c->retry_.next_delay(retry_context{attempts, outcome, c->clock_.now()});
             if (!delay) return done(self, fail()); // the last attempt's error says more than "exhausted"
             if (c->clock_.now() + *delay >= deadline) return done(self, fail());
-            if (!timer) timer = std::make_unique<retry_timer>(c->clock_.make_timer(c->transport_.get_executor()));
-            timer->expires_at(c->clock_.now() + *delay);
+            if (!t->timer) t->timer.emplace(c->clock_.make_timer(io));
+            t->timer->expires_at(c->clock_.now() + *delay);
             handed_off = true;
-            timer->async_wait(std::move(self));
+            t->timer->async_wait(std::move(self));
         }
 
         template <class Self>
         void next_page(Self& self, http_response const& res) {
+            auto& out = d.out;
             auto page = decode_activation_page<Profile>(res.body);
             if (!page) return done(self, api_failure{page.error(), endpoint().str(), res.status, {}, {}, 1});
             std::size_t const n = page->activations.size() + page->rejected.size();
@@ -427,13 +488,14 @@ private:
                 for (auto& a : page->activations) out.activations.push_back(std::move(a));
                 for (auto& j : page->rejected) out.rejected.push_back(std::move(j));
             }
-            offset += n;
+            d.offset += n;
             if (out.activations.size() + out.rejected.size() > Profile::max_poll_activations)
                 return done(self, api_failure{error::response_too_large, endpoint().str(), res.status, {}, {}, 1});
             // Stop on the last page; a server that keeps paging is cut off.
-            if (!page->page || n == 0 || offset >= page->page->total || out.pages >= Profile::max_poll_pages)
+            if (!page->page || n == 0 || d.offset >= page->page->total || out.pages >= Profile::max_poll_pages)
                 return done(self, std::move(out));
-            failure = api_failure{}; // each page has its own attempts
+            t.reset(); // each page has its own attempts
+            attempts = 0;
             attempt(self);
         }
     };

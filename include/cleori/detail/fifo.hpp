@@ -2,8 +2,8 @@
 // A first-in first-out queue on one vector. std::deque frees and allocates a
 // node every few elements of a steady push/pop stream; this keeps its
 // capacity once drained, so a queue that empties between events stops
-// allocating after warm-up. One that never drains is compacted every
-// `compact_after` items.
+// allocating after warm-up. One that never drains is compacted once at
+// least `compact_after` items, and half of it, have been taken.
 
 #include <concepts>
 #include <cstddef>
@@ -34,7 +34,9 @@ public:
         if (next_ == items_.size()) {
             items_.clear();
             next_ = 0;
-        } else if (next_ >= compact_after) {
+        } else if (next_ >= compact_after && next_ * 2 >= items_.size()) {
+            // Only once half the vector is spent: each item then moves at
+            // most once more, however long the queue (a fleet's can be).
             // Moved into a new vector rather than erased in place: g++ 12
             // reports a variant's move assignment as maybe-uninitialized.
             std::vector<T> rest(std::make_move_iterator(items_.begin() + static_cast<std::ptrdiff_t>(next_)),

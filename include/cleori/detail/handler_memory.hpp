@@ -68,10 +68,13 @@ public:
             give_back(pick);
             throw;
         }
-        if (void* old = s.block.load(std::memory_order_relaxed))
-            ::operator delete(old, s.size, std::align_val_t{alignof(std::max_align_t)});
-        s.block.store(block, std::memory_order_relaxed);
+        // The slot names its new block before the old one goes back to the
+        // heap: a deallocate on another thread of a block the heap hands
+        // out again at the old address must not match this slot.
+        std::size_t const old_size = s.size;
+        void* const old = s.block.exchange(block, std::memory_order_acq_rel);
         s.size = size;
+        if (old) ::operator delete(old, old_size, std::align_val_t{alignof(std::max_align_t)});
         return block;
     }
 

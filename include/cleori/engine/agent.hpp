@@ -267,9 +267,15 @@ private:
         // the outer loop picks up the actions they caused.
         void pump() {
             if (pumping) return;
-            pumping = true;
-            while (auto a = core.next_action()) std::visit([this](auto& x) { this->perform(std::move(x)); }, *a);
-            pumping = false;
+            {
+                // A hook or policy that throws leaves the agent able to go on.
+                struct reset {
+                    bool& flag;
+                    ~reset() { flag = false; }
+                } const guard{pumping};
+                pumping = true;
+                while (auto a = core.next_action()) std::visit([this](auto& x) { this->perform(std::move(x)); }, *a);
+            }
             arm();
             auto snapshot = core.status();
             std::lock_guard lock(published_mutex);

@@ -24,7 +24,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <span>
 #include <vector>
@@ -49,12 +48,12 @@ public:
     /// sequence number (call in order, before any `push`). Evicts like `push`.
     std::optional<std::uint64_t> restore(std::uint64_t seq, telemetry_sample const& s) {
         std::optional<std::uint64_t> evicted;
-        if (q_.size() == capacity_) {
-            evicted = q_.front().seq;
-            q_.pop_front();
+        if (size() == capacity_) {
+            evicted = q_[head_].seq;
+            pop_front();
             ++evicted_;
         }
-        q_.push_back({seq, s});
+        push_back({seq, s});
         next_seq_ = std::max(next_seq_, seq + 1);
         return evicted;
     }
@@ -63,7 +62,7 @@ public:
 
     /// @brief The newest sample, if it has not been acknowledged.
     [[nodiscard]] std::optional<entry> live() const {
-        if (q_.empty() || q_.back().seq + 1 != next_seq_) return std::nullopt;
+        if (empty() || q_.back().seq + 1 != next_seq_) return std::nullopt;
         return q_.back();
     }
 
@@ -71,28 +70,59 @@ public:
     /// live one (which goes on its own).
     [[nodiscard]] std::vector<entry> backlog(std::size_t n) const {
         std::vector<entry> out;
-        std::size_t const stop = live() ? q_.size() - 1 : q_.size();
-        for (std::size_t i = 0; i < stop && out.size() < n; ++i) out.push_back(q_[i]);
+        std::size_t const stop = live() ? size() - 1 : size();
+        for (std::size_t i = 0; i < stop && out.size() < n; ++i) out.push_back(q_[head_ + i]);
         return out;
     }
 
     /// @brief Removes acknowledged samples (those already evicted are ignored).
     /// @return how many were removed
     std::size_t acknowledge(std::span<std::uint64_t const> seqs) {
-        return static_cast<std::size_t>(
-            std::erase_if(q_, [&](entry const& e) { return std::find(seqs.begin(), seqs.end(), e.seq) != seqs.end(); }));
+        auto const kept = std::remove_if(q_.begin() + static_cast<std::ptrdiff_t>(head_), q_.end(), [&](entry const& e) {
+            return std::find(seqs.begin(), seqs.end(), e.seq) != seqs.end();
+        });
+        auto const removed = static_cast<std::size_t>(q_.end() - kept);
+        q_.erase(kept, q_.end());
+        if (empty()) drained();
+        return removed;
     }
     std::size_t acknowledge(std::uint64_t seq) { return acknowledge(std::span(&seq, 1)); }
 
-    [[nodiscard]] std::size_t size() const noexcept { return q_.size(); }
-    [[nodiscard]] bool empty() const noexcept { return q_.empty(); }
+    [[nodiscard]] std::size_t size() const noexcept { return q_.size() - head_; }
+    [[nodiscard]] bool empty() const noexcept { return q_.size() == head_; }
     [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
     /// @brief Samples evicted unsent because the outbox was full.
     [[nodiscard]] std::uint64_t evicted() const noexcept { return evicted_; }
 
 private:
+    // The samples are q_[head_ …]: one vector, used as a queue. An agent's
+    // outbox holds one or two samples between acknowledgements; a deque
+    // would hold a 512-byte block and its map for each of them, for each
+    // asset of a fleet.
+    void pop_front() noexcept {
+        if (++head_ == q_.size()) drained();
+    }
+    void push_back(entry const& e) {
+        // Room is made at the front once half the vector is spent there, so
+        // a full outbox that evicts as it goes moves each sample once.
+        if (q_.size() == q_.capacity() && head_ > 0 && head_ * 2 >= q_.size()) {
+            q_.erase(q_.begin(), q_.begin() + static_cast<std::ptrdiff_t>(head_));
+            head_ = 0;
+        }
+        q_.push_back(e);
+    }
+    // After an outage the vector has grown to the backlog; once that is
+    // sent, the memory goes back.
+    void drained() noexcept {
+        q_.clear();
+        head_ = 0;
+        if (q_.capacity() > shrink_above) std::vector<entry>().swap(q_);
+    }
+    static constexpr std::size_t shrink_above = 16;
+
     std::size_t capacity_;
-    std::deque<entry> q_;
+    std::vector<entry> q_;
+    std::size_t head_ = 0;
     std::uint64_t next_seq_ = 0;
     std::uint64_t evicted_ = 0;
 };

@@ -18,6 +18,7 @@
 
 #include <cleori/error.hpp>
 
+#include <boost/asio/error.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <algorithm>
@@ -46,6 +47,9 @@ enum class failure_kind {
 
 namespace detail {
 inline bool is_permanent_transport_error(boost::system::error_code const& ec) noexcept {
+    // Aborted by its owner (a close, a stop, a transport being destroyed):
+    // a retry would go to what is being torn down.
+    if (ec == boost::asio::error::operation_aborted) return true;
     if (ec.category() == error_category()) {
         switch (static_cast<error>(ec.value())) {
         case error::invalid_url:
@@ -66,7 +70,8 @@ inline bool is_permanent_transport_error(boost::system::error_code const& ec) no
 } // namespace detail
 
 /// @brief Classifies an attempt: retry connection errors, timeouts, 429, 500,
-/// 502, 503 and 504; never 400, 401, 403, 404, 422 (nor any other status).
+/// 502, 503 and 504; never 400, 401, 403, 404, 422 (nor any other status),
+/// an exchange aborted by its owner (`operation_aborted`), or a TLS refusal.
 inline failure_kind classify(attempt_outcome const& o) noexcept {
     if (o.ec) return detail::is_permanent_transport_error(o.ec) ? failure_kind::permanent : failure_kind::retryable;
     if (o.status >= 200 && o.status < 300) return failure_kind::none;

@@ -200,9 +200,12 @@ public:
         auto const deadline = std::chrono::steady_clock::now() + req.timeout;
         queue_.push(job{std::move(req), std::move(handler), deadline});
         if (!current_) {
-            bool const outer = std::exchange(initiating_, true);
+            struct restore {
+                bool& flag;
+                bool outer;
+                ~restore() { flag = outer; }
+            } const r{initiating_, std::exchange(initiating_, true)};
             next();
-            initiating_ = outer;
         }
     }
 
@@ -255,6 +258,9 @@ private:
             else if (config_error_) finish(config_error_);
             // Refused before any I/O: a bad value is no reason to open, or drop, a connection.
             else if (!valid_request(current_->req)) finish(error::invalid_request_field);
+            // Expired while queued (behind a stalled exchange, say): each is
+            // finished here, in this loop, however many there are.
+            else if (std::chrono::steady_clock::now() >= current_->deadline) finish(error::timeout);
             else {
                 reused_ = connected(); // kept alive from an earlier exchange
                 begin();
@@ -282,9 +288,16 @@ private:
         std::move(j.handler)(ec, std::move(r));
     }
 
-    // The current exchange is over: its handler first, then the next one.
+    // The current exchange is over: its handler first, then the next one,
+    // even when the handler throws (the other requests queued on this
+    // connection are not its to stall).
     void finish_and_go_on(boost::system::error_code ec) {
-        finish(ec);
+        try {
+            finish(ec);
+        } catch (...) {
+            next();
+            throw;
+        }
         next();
     }
 
@@ -303,8 +316,10 @@ private:
         executor_type get_executor() const noexcept { return self->ex_; }
         allocator_type get_allocator() const noexcept { return allocator_type(self->memory_); }
         void operator()(boost::system::error_code ec, Args... args) {
+            // A success that was already queued when the deadline passed
+            // stands; a failure caused by the deadline's cancel is a timeout.
             if (self->closing_) ec = boost::asio::error::operation_aborted;
-            else if (self->timed_out_) ec = error::timeout;
+            else if (self->timed_out_ && ec) ec = error::timeout;
             (self.get()->*on)(ec, std::forward<Args>(args)...);
         }
     };
@@ -336,7 +351,6 @@ private:
     void begin() {
         in_exchange_ = true;
         timed_out_ = false;
-        if (std::chrono::steady_clock::now() >= current_->deadline) return finish_and_go_on(error::timeout);
         deadline_timer_.expires_at(current_->deadline);
         deadline_timer_.async_wait(deadline_handler{shared_from_this(), ++exchange_});
         if (connected()) return write();
@@ -403,7 +417,7 @@ private:
         if (ec) return failed(ec);
         bool const keep = parser_->keep_alive();
         parser_.reset();
-        if (!keep) drop_connection();
+        if (!keep || timed_out_) drop_connection(); // the deadline closed the socket
         finish_and_go_on({});
     }
 
@@ -418,6 +432,7 @@ private:
         if (reused_ && !stopped_ && ec != error::timeout && ec != error::response_too_large &&
             ec != boost::asio::error::operation_aborted) {
             reused_ = false;
+            if (std::chrono::steady_clock::now() >= current_->deadline) return finish_and_go_on(error::timeout);
             return begin();
         }
         finish_and_go_on(ec);
