@@ -35,7 +35,7 @@ public:
     ~handler_memory() {
         for (auto& s : slot_)
             if (void* b = s.block.load(std::memory_order_relaxed))
-                ::operator delete(b, s.size, std::align_val_t{alignof(std::max_align_t)});
+                ::operator delete(b, std::align_val_t{alignof(std::max_align_t)});
     }
 
     void* allocate(std::size_t n) {
@@ -71,17 +71,16 @@ public:
         // The slot names its new block before the old one goes back to the
         // heap: a deallocate on another thread of a block the heap hands
         // out again at the old address must not match this slot.
-        std::size_t const old_size = s.size;
         void* const old = s.block.exchange(block, std::memory_order_acq_rel);
         s.size = size;
-        if (old) ::operator delete(old, old_size, std::align_val_t{alignof(std::max_align_t)});
+        if (old) ::operator delete(old, std::align_val_t{alignof(std::max_align_t)});
         return block;
     }
 
-    void deallocate(void* p, std::size_t n) noexcept {
+    void deallocate(void* p) noexcept {
         for (std::size_t i = 0; i < slots; ++i)
             if (slot_[i].block.load(std::memory_order_relaxed) == p) return give_back(i);
-        ::operator delete(p, n, std::align_val_t{alignof(std::max_align_t)});
+        ::operator delete(p, std::align_val_t{alignof(std::max_align_t)});
     }
 
 private:
@@ -116,7 +115,7 @@ public:
     }
     void deallocate(T* p, std::size_t n) noexcept {
         if constexpr (alignof(T) > alignof(std::max_align_t)) std::allocator<T>{}.deallocate(p, n);
-        else m_->deallocate(p, sizeof(T) * n);
+        else m_->deallocate(p);
     }
 
     template <class U>
