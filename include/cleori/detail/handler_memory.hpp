@@ -14,8 +14,6 @@
 // Allocation is lock-free, so a device that completes on another thread may
 // free its operation there.
 
-#include <boost/asio/associated_allocator.hpp>
-
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -127,21 +125,6 @@ private:
     template <class>
     friend class handler_allocator;
     std::shared_ptr<handler_memory> m_;
-};
-
-// A handler whose operations allocate from `memory`: `fn`, with the allocator
-// associated (Asio's bind_allocator would do, but it forwards no executor
-// query of a lambda, and the handlers here have none to forward).
-template <class F>
-struct with_handler_memory {
-    using allocator_type = handler_allocator<void>;
-    F fn;
-    allocator_type alloc;
-    [[nodiscard]] allocator_type get_allocator() const noexcept { return alloc; }
-    template <class... Args>
-    decltype(auto) operator()(Args&&... args) {
-        return std::move(fn)(std::forward<Args>(args)...);
-    }
 };
 
 } // namespace cleori::detail

@@ -53,8 +53,9 @@
 #include <cleori/retry/retry_strategy.hpp>
 #include <cleori/store/store.hpp>
 #include <cleori/transport/http.hpp>
-
 #include <cleori/detail/handler_memory.hpp>
+
+#include <boost/asio/bind_allocator.hpp>
 
 #include <functional>
 #include <memory>
@@ -302,7 +303,7 @@ private:
         // alive and allocates from the agent's handler memory.
         template <class F>
         auto bound(F f) {
-            return detail::with_handler_memory<F>{std::move(f), detail::handler_allocator<void>(memory)};
+            return boost::asio::bind_allocator(detail::handler_allocator<void>(memory), std::move(f));
         }
 
         void perform(read_device a) {

@@ -301,49 +301,51 @@ private:
         next();
     }
 
-    // The handler for one step of the current exchange: it keeps the
-    // transport alive, and a close() voids even a success already queued.
-    // It names the transport's executor, so that Beast's operations, which
-    // otherwise associate a work-tracking copy of it, complete without a
-    // dispatch (and its allocation) through the polymorphic executor; its
-    // operations' memory comes from the transport's handler memory.
-    template <class... Args>
-    struct step_handler {
+    // What every handler of the transport's own operations carries: the
+    // transport, kept alive, and two associations. It names the transport's
+    // executor, so that Beast's operations, which otherwise associate a
+    // work-tracking copy of it, complete without a dispatch (and its
+    // allocation) through the polymorphic executor; its operations' memory
+    // comes from the transport's handler memory.
+    struct bound_handler {
         using executor_type = boost::asio::any_io_executor;
         using allocator_type = handler_allocator<void>;
         std::shared_ptr<beast_transport_impl> self;
-        void (beast_transport_impl::*on)(boost::system::error_code, Args...);
         executor_type get_executor() const noexcept { return self->ex_; }
         allocator_type get_allocator() const noexcept { return allocator_type(self->memory_); }
+    };
+
+    // The handler for one step of the current exchange; a close() voids even
+    // a success already queued.
+    template <class... Args>
+    struct step_handler : bound_handler {
+        void (beast_transport_impl::*on)(boost::system::error_code, Args...);
         void operator()(boost::system::error_code ec, Args... args) {
+            auto& t = *this->self;
             // A success that was already queued when the deadline passed
             // stands; a failure caused by the deadline's cancel is a timeout.
-            if (self->closing_) ec = boost::asio::error::operation_aborted;
-            else if (self->timed_out_ && ec) ec = error::timeout;
-            (self.get()->*on)(ec, std::forward<Args>(args)...);
+            if (t.closing_) ec = boost::asio::error::operation_aborted;
+            else if (t.timed_out_ && ec) ec = error::timeout;
+            (t.*on)(ec, std::forward<Args>(args)...);
         }
     };
     template <class... Args>
     step_handler<Args...> step(void (beast_transport_impl::*on)(boost::system::error_code, Args...)) {
-        return {shared_from_this(), on};
+        return {{shared_from_this()}, on};
     }
 
     // When the deadline passes, the pending operation is cancelled (the
     // connection or the resolver closed) and fails with `timeout`.
-    struct deadline_handler {
-        using executor_type = boost::asio::any_io_executor;
-        using allocator_type = handler_allocator<void>;
-        std::shared_ptr<beast_transport_impl> self;
+    struct deadline_handler : bound_handler {
         std::uint64_t exchange;
-        executor_type get_executor() const noexcept { return self->ex_; }
-        allocator_type get_allocator() const noexcept { return allocator_type(self->memory_); }
         void operator()(boost::system::error_code ec) {
-            if (ec || exchange != self->exchange_ || !self->in_exchange_) return; // re-armed or cancelled
-            self->timed_out_ = true;
-            self->resolver_.cancel();
-            if (self->connected()) {
+            auto& t = *this->self;
+            if (ec || exchange != t.exchange_ || !t.in_exchange_) return; // re-armed or cancelled
+            t.timed_out_ = true;
+            t.resolver_.cancel();
+            if (t.connected()) {
                 boost::system::error_code ignored;
-                self->tcp().close(ignored);
+                t.tcp().close(ignored);
             }
         }
     };
@@ -352,7 +354,7 @@ private:
         in_exchange_ = true;
         timed_out_ = false;
         deadline_timer_.expires_at(current_->deadline);
-        deadline_timer_.async_wait(deadline_handler{shared_from_this(), ++exchange_});
+        deadline_timer_.async_wait(deadline_handler{{shared_from_this()}, ++exchange_});
         if (connected()) return write();
         resolver_.async_resolve(url_.host, url_.port, step(&beast_transport_impl::on_resolved));
     }
