@@ -1,9 +1,15 @@
 #include <cleori/api/json.hpp>
 
+#include "support/page_oracle.hpp"
+
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <iterator>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -19,6 +25,172 @@ std::string activation_json(std::string_view fields) {
                        R"("end_time":"2026-11-26T16:35:00Z","status":"pending")") +
            std::string(fields) + "}";
 }
+
+// Poll bodies of every shape the reader must get right: envelopes with the
+// data and pagination keys once, twice or not at all and in any order, bare
+// arrays and objects, items that are not objects, fields valid, absent,
+// null, duplicated, of the wrong type or out of range, unknown keys with
+// nested values, keys and strings with escapes (long escaped strings make
+// the parser hand them over in parts), and bytes cut or repeated.
+class page_generator {
+public:
+    explicit page_generator(std::uint32_t seed) : rng_(seed) {}
+
+    std::string body() {
+        clean_ = pick(3) == 0;
+        std::string b;
+        switch (pick(20)) {
+        case 0: b = scalar(); break;
+        case 1: case 2: case 3: case 4: b = item(); break;
+        case 5: case 6: case 7: case 8: b = items(); break;
+        default: b = envelope(); break;
+        }
+        if (pick(5) == 0) mutate(b);
+        return b;
+    }
+
+private:
+    std::size_t pick(std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_); }
+
+    std::string key(std::string_view k) {
+        // "i\u0064" is "id": a key's escapes are undone before it is matched.
+        if (!k.empty() && pick(12) == 0) return "\"" + std::string(k.substr(0, k.size() - 1)) + "\\u00" +
+                                                 hex(static_cast<unsigned char>(k.back())) + "\"";
+        return "\"" + std::string(k) + "\"";
+    }
+    static std::string hex(unsigned char c) {
+        static constexpr char digits[] = "0123456789abcdef";
+        return {digits[c >> 4], digits[c & 0xf]};
+    }
+
+    std::string scalar() {
+        static const char* const values[] = {"null", "true", "false", "0", "-1", "42", "1.5e3", "-0.0",
+                                             "1e308", "18446744073709551615", "-9223372036854775808",
+                                             "\"text\"", "\"\"", "\"\\u00e9\\n\""};
+        return values[pick(std::size(values))];
+    }
+    std::string nested(int depth = 0) {
+        if (depth > 3 || pick(3) == 0) return scalar();
+        std::string s = pick(2) ? "[" : "{";
+        bool const object = s == "{";
+        std::size_t const n = pick(4);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (i) s += ",";
+            if (object) s += key(pick(2) ? "id" : "x") + ":";
+            s += nested(depth + 1);
+        }
+        return s + (object ? "}" : "]");
+    }
+    std::string text_value(std::string_view good) {
+        switch (pick(12)) {
+        case 0: return "null";
+        case 1: return scalar();
+        case 2: return nested();
+        case 3: { // long and escaped: the parser splits it
+            std::string s = "\"";
+            std::size_t const n = 1000 + pick(5000);
+            for (std::size_t i = 0; i < n; ++i) s += pick(8) ? "x" : "\\n";
+            return s + "\"";
+        }
+        case 4: return "\"" + std::string(good) + "\\t\"";
+        default: return "\"" + std::string(good) + "\"";
+        }
+    }
+    std::string field_value(std::string_view name) {
+        if (clean_) { // a valid value
+            if (name == "id") return pick(2) ? "\"a-1\"" : "\"act-2026-12-02-1001\"";
+            if (name == "direction") return pick(2) ? "\"up\"" : "\"down\"";
+            if (name == "type") return "\"direct\"";
+            if (name == "status") return pick(4) ? "\"pending\"" : "\"cancelled\"";
+            if (name == "power") return pick(2) ? "80" : "50.25";
+            if (name == "end_time") return "\"2026-11-26T16:35:00Z\"";
+            return "\"2026-11-26T16:20:00Z\"";
+        }
+        if (name == "id") {
+            static const char* const ids[] = {"a-1", "act-2026-12-02-1001", "", "b\\\"q", "a-1"};
+            return pick(10) == 0 ? text_value("x") : "\"" + std::string(ids[pick(std::size(ids))]) + "\"";
+        }
+        if (name == "direction") return pick(6) ? "\"" + std::string(pick(2) ? "up" : "down") + "\"" : text_value("sideways");
+        if (name == "type") return pick(6) ? "\"" + std::string(pick(2) ? "direct" : "scheduled") + "\"" : text_value("x");
+        if (name == "status") {
+            static const char* const st[] = {"pending", "confirmed", "active", "completed", "cancelled"};
+            return pick(6) ? "\"" + std::string(st[pick(5)]) + "\"" : text_value("done");
+        }
+        if (name == "power") {
+            static const char* const p[] = {"80", "0", "50.25", "-5", "1e7", "1e-12", "\"80\"", "null", "[80]"};
+            return p[pick(std::size(p))];
+        }
+        static const char* const t[] = {"2026-11-26T16:20:00Z", "2026-11-26T16:35:00Z", "2026-11-26T18:20:00.5+02:00",
+                                        "2026-02-30T00:00:00Z", "yesterday"};
+        return pick(8) ? "\"" + std::string(t[pick(std::size(t))]) + "\"" : text_value("x");
+    }
+    std::string item() {
+        if (!clean_ && pick(10) == 0) return pick(2) ? scalar() : nested(2);
+        static const char* const names[] = {"id", "direction", "power", "start_time", "end_time",
+                                            "type", "status", "created_at", "market", "nested"};
+        std::vector<std::string> members;
+        for (auto const* n : names) {
+            if (!clean_ && pick(8) == 0) continue; // absent
+            std::string_view const name(n);
+            std::string const v = name == "market" || name == "nested" ? nested() : field_value(name);
+            members.push_back(key(name) + ":" + v);
+            if (pick(10) == 0) members.push_back(key(name) + ":" + field_value(name)); // duplicated
+        }
+        std::shuffle(members.begin(), members.end(), rng_);
+        return "{" + join(members) + "}";
+    }
+    std::string items() {
+        std::vector<std::string> v;
+        std::size_t const n = pick(5);
+        for (std::size_t i = 0; i < n; ++i) v.push_back(item());
+        return "[" + join(v) + "]";
+    }
+    std::string pagination() {
+        if (pick(6) == 0) return pick(2) ? scalar() : "[1,2]";
+        static const char* const counts[] = {"100", "0", "-1", "2.5", "\"3\"", "null", "{}", "18446744073709551615"};
+        std::vector<std::string> m;
+        for (auto const* k : {"limit", "offset", "total", "page"})
+            if (pick(5)) m.push_back(key(k) + ":" + counts[pick(std::size(counts))]);
+        std::shuffle(m.begin(), m.end(), rng_);
+        return "{" + join(m) + "}";
+    }
+    std::string envelope() {
+        std::vector<std::string> m;
+        std::size_t const data = pick(6) == 0 ? 0 : pick(8) == 0 ? 2 : 1;
+        for (std::size_t i = 0; i < data; ++i) {
+            std::size_t const k = pick(10);
+            m.push_back(key("data") + ":" + (k < 6 ? items() : k < 8 ? item() : scalar()));
+        }
+        std::size_t const pages = pick(4) == 0 ? 0 : pick(8) == 0 ? 2 : 1;
+        for (std::size_t i = 0; i < pages; ++i) m.push_back(key("pagination") + ":" + pagination());
+        if (pick(3) == 0) { // activation fields at the root, which only count without data
+            std::string const it = item();
+            if (it.size() > 2 && it.front() == '{') m.push_back(it.substr(1, it.size() - 2));
+        }
+        if (pick(4) == 0) m.push_back(key("meta") + ":" + nested());
+        std::shuffle(m.begin(), m.end(), rng_);
+        std::erase(m, std::string());
+        return "{" + join(m) + "}";
+    }
+    void mutate(std::string& b) {
+        if (b.empty()) return;
+        std::size_t const at = pick(b.size());
+        switch (pick(4)) {
+        case 0: b.erase(at, 1); break;
+        case 1: b.resize(at); break;
+        case 2: b.insert(at, b.substr(at, pick(20))); break;
+        default: b[at] = "{}[],:\"\\ 0an"[pick(13)]; break;
+        }
+    }
+    static std::string join(std::vector<std::string> const& v) {
+        std::string s;
+        for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + v[i];
+        return s;
+    }
+
+    std::mt19937 rng_;
+    bool clean_ = false; // this body's items are valid
+};
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(api_json)
@@ -274,6 +446,54 @@ BOOST_AUTO_TEST_CASE(error_envelope) {
     BOOST_TEST(!cleori::decode_api_error("<html>502 Bad Gateway</html>").has_value());
     BOOST_TEST(!cleori::decode_api_error(R"({"error":"flat"})").has_value());
     BOOST_TEST(!cleori::decode_api_error("").has_value());
+}
+
+// The page is read as the parser streams it; a tree gives the same reading.
+// Each body's outcome (error, activations, rejections and their reasons,
+// pagination) must match the tree's exactly.
+BOOST_AUTO_TEST_CASE(streamed_reading_agrees_with_the_tree_on_every_body) {
+    page_generator gen(20261202);
+    std::size_t accepted = 0, rejected = 0, failed = 0, paged = 0;
+    for (int i = 0; i < 20000; ++i) {
+        std::string const body = gen.body();
+        auto const streamed = cleori::decode_activation_page(body);
+        auto const tree = cleori::testing::page_by_tree(body);
+        std::string why;
+        BOOST_TEST_REQUIRE(cleori::testing::same_reading(streamed, tree, &why), why << " in " << body.substr(0, 2000));
+        if (!streamed) {
+            ++failed;
+            continue;
+        }
+        accepted += streamed->activations.size();
+        rejected += streamed->rejected.size();
+        paged += streamed->page.has_value();
+    }
+    // The bodies cover every outcome, each many times.
+    BOOST_TEST(accepted > 1000u);
+    BOOST_TEST(rejected > 5000u);
+    BOOST_TEST(failed > 1000u);
+    BOOST_TEST(paged > 1000u);
+    BOOST_TEST_MESSAGE("accepted " << accepted << ", rejected " << rejected << ", failed " << failed
+                                   << ", with pagination " << paged);
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_keys_the_last_counts_also_for_the_envelope) {
+    auto page = cleori::decode_activation_page(R"({"data":[)" + activation_json("") + R"(],"data":[)" +
+                                               activation_json(R"(,"id":"b-2","id":"c-3")") +
+                                               R"(],"pagination":{"total":7},"pagination":"none"})");
+    BOOST_TEST_REQUIRE(page.has_value());
+    BOOST_TEST_REQUIRE(page->activations.size() == 1u);
+    BOOST_TEST(page->activations[0].id == "c-3");
+    BOOST_TEST(!page->page.has_value());
+    // Activation fields at the root count only where there is no data key,
+    // whichever comes first.
+    page = cleori::decode_activation_page(R"({"id":"root","direction":"up","power":1,)"
+                                          R"("start_time":"2026-11-26T16:20:00Z","status":"active","data":[]})");
+    BOOST_TEST_REQUIRE(page.has_value());
+    BOOST_TEST(page->activations.empty());
+    BOOST_TEST(page->rejected.empty());
+    // A trailing newline is whitespace, not extra data.
+    BOOST_TEST(cleori::decode_activation_page(R"({"data":[]})" "\r\n").has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

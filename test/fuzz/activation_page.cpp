@@ -1,9 +1,11 @@
 // libFuzzer target: a poll body as Cleori (or anyone on the path) may send it.
-// Never a crash, a hang or a leak; what is accepted is valid and survives an
-// encode/decode round trip unchanged (numbers to the ulp: same.hpp).
+// Never a crash, a hang or a leak; the streamed reading is the one a parsed
+// tree gives (support/page_oracle.hpp); what is accepted is valid and
+// survives an encode/decode round trip unchanged (numbers to the ulp: same.hpp).
 #include <cleori/api/json.hpp>
 
 #include "same.hpp"
+#include "support/page_oracle.hpp"
 
 #include <cstdint>
 #include <cstdlib>
@@ -11,6 +13,7 @@
 extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
     std::string_view const body(reinterpret_cast<char const*>(data), size);
     auto page = cleori::decode_activation_page(body);
+    if (!cleori::testing::same_reading(page, cleori::testing::page_by_tree(body), nullptr)) std::abort();
     if (!page) return 0;
     for (auto const& a : page->activations) {
         if (a.id.empty() || a.id.size() > cleori::api_profile_v1::max_id_length) std::abort();

@@ -21,6 +21,9 @@
 
 #include <cleori/api/activation.hpp>
 #include <cleori/api/detail/json_writer.hpp>
+#include <cleori/api/detail/object_reader.hpp>
+#include <cleori/api/detail/page_reader.hpp>
+#include <cleori/api/detail/value_codec.hpp>
 #include <cleori/api/profile.hpp>
 #include <cleori/api/telemetry_sample.hpp>
 #include <cleori/error.hpp>
@@ -49,141 +52,6 @@ struct api_error_body {
 };
 
 namespace detail {
-
-template <class T>
-struct is_optional : std::false_type {};
-template <class T>
-struct is_optional<std::optional<T>> : std::true_type {};
-
-template <class T>
-struct unwrap_optional {
-    using type = T;
-};
-template <class T>
-struct unwrap_optional<std::optional<T>> {
-    using type = T;
-};
-
-inline boost::system::error_code read_number(boost::json::value const& v, double& out) noexcept {
-    switch (v.kind()) {
-    case boost::json::kind::double_: out = v.get_double(); break;
-    case boost::json::kind::int64: out = static_cast<double>(v.get_int64()); break;
-    case boost::json::kind::uint64: out = static_cast<double>(v.get_uint64()); break;
-    default: return error::json_wrong_type;
-    }
-    if (!std::isfinite(out)) return error::json_value_not_finite;
-    // As the writer does: what is read is what would be written back.
-    if (std::fabs(out) < json_number_zero_below) out = 0.0;
-    return {};
-}
-
-template <class Profile>
-struct value_codec {
-    static boost::system::error_code read(boost::json::value const& v, std::string& out) {
-        if (!v.is_string()) return error::json_wrong_type;
-        auto const& s = v.get_string();
-        if (s.size() > Profile::max_text_length) return error::json_string_too_long;
-        out.assign(s.data(), s.size());
-        return {};
-    }
-    static boost::system::error_code read(boost::json::value const& v, kilowatts& out) noexcept {
-        double x = 0;
-        if (auto ec = read_number(v, x)) return ec;
-        if (std::fabs(x) > max_plausible_power.in_kw()) return error::json_value_out_of_range;
-        out = kilowatts{x};
-        return {};
-    }
-    static boost::system::error_code read(boost::json::value const& v, percent& out) noexcept {
-        double x = 0;
-        if (auto ec = read_number(v, x)) return ec;
-        if (x < 0.0 || x > 100.0) return error::json_value_out_of_range;
-        out = percent{x};
-        return {};
-    }
-    static boost::system::error_code read(boost::json::value const& v, timestamp& out) noexcept {
-        if (!v.is_string()) return error::json_wrong_type;
-        auto const& s = v.get_string();
-        auto t = parse_rfc3339(std::string_view(s.data(), s.size()));
-        if (!t) return t.error();
-        out = *t;
-        return {};
-    }
-    template <class E>
-        requires std::is_enum_v<E>
-    static boost::system::error_code read(boost::json::value const& v, E& out) noexcept {
-        if (!v.is_string()) return error::json_wrong_type;
-        auto const& s = v.get_string();
-        std::string_view const text(s.data(), s.size());
-        for (auto const& [value, name] : Profile::names(E{})) {
-            if (name == text) {
-                out = value;
-                return {};
-            }
-        }
-        return error::json_unknown_enum_value;
-    }
-
-    static void write(std::string& out, std::string const& s) { append_json_string(out, s); }
-    static void write(std::string& out, kilowatts p) { append_json_number(out, p.in_kw()); }
-    static void write(std::string& out, percent p) { append_json_number(out, p.in_pct()); }
-    static void write(std::string& out, timestamp t) { append_json_timestamp(out, t); }
-    template <class E>
-        requires std::is_enum_v<E>
-    static void write(std::string& out, E e) {
-        for (auto const& [value, name] : Profile::names(E{})) {
-            if (value == e) {
-                append_json_string(out, name);
-                return;
-            }
-        }
-        out += "null";
-    }
-};
-
-// Where decoding an object failed: the field's wire name and why.
-struct field_failure {
-    std::string_view field;
-    boost::system::error_code code;
-
-    explicit operator bool() const noexcept { return static_cast<bool>(code); }
-    std::string describe() const {
-        std::string s = "field '";
-        s.append(field);
-        s += "': ";
-        s += code.message();
-        return s;
-    }
-};
-
-template <class Profile, class T, class Fields>
-field_failure decode_object(boost::json::object const& o, Fields const& fields, T& out) {
-    field_failure failure{};
-    boost::hana::for_each(fields, [&](auto const& f) {
-        if (failure) return;
-        using member = typename std::remove_cvref_t<decltype(f)>::member_type;
-        auto& dest = out.*(f.member);
-        boost::json::value const* v = o.if_contains(boost::json::string_view(f.name.data(), f.name.size()));
-        if (v == nullptr || v->is_null()) {
-            if constexpr (is_optional<member>::value) {
-                dest.reset();
-            } else {
-                failure = {f.name, error::json_missing_field};
-            }
-            return;
-        }
-        if constexpr (is_optional<member>::value) {
-            typename unwrap_optional<member>::type inner{};
-            if (auto ec = value_codec<Profile>::read(*v, inner)) {
-                failure = {f.name, ec};
-                return;
-            }
-            dest = std::move(inner);
-        } else {
-            if (auto ec = value_codec<Profile>::read(*v, dest)) failure = {f.name, ec};
-        }
-    });
-    return failure;
-}
 
 template <class Profile, class T, class Fields>
 void encode_object(T const& in, Fields const& fields, std::string& out) {
@@ -231,14 +99,6 @@ result<boost::json::value> parse_body(std::string_view body, json_arena& arena) 
     return p.release();
 }
 
-inline std::optional<std::size_t> read_count(boost::json::object const& o, std::string_view key) noexcept {
-    auto const* v = o.if_contains(boost::json::string_view(key.data(), key.size()));
-    if (v == nullptr) return std::nullopt;
-    if (v->is_uint64()) return static_cast<std::size_t>(v->get_uint64());
-    if (v->is_int64() && v->get_int64() >= 0) return static_cast<std::size_t>(v->get_int64());
-    return std::nullopt;
-}
-
 // The payload of a success response: the envelope's data, or the bare value.
 template <class Profile>
 boost::json::value const& unwrap_envelope(boost::json::value const& v) noexcept {
@@ -247,16 +107,6 @@ boost::json::value const& unwrap_envelope(boost::json::value const& v) noexcept 
             return *d;
     }
     return v;
-}
-
-template <class Profile>
-std::optional<std::string> validate_activation(activation const& a) {
-    if (a.id.empty()) return std::string("field 'id': must not be empty");
-    if (a.id.size() > Profile::max_id_length) return std::string("field 'id': longer than the limit");
-    if (a.power < kilowatts{0.0}) return std::string("field 'power': must not be negative (direction gives the sign)");
-    if (a.end_time && *a.end_time <= a.start_time)
-        return std::string("field 'end_time': ") + make_error_code(error::activation_ends_before_start).message();
-    return std::nullopt;
 }
 
 } // namespace detail
@@ -300,55 +150,16 @@ void encode_activation(activation const& a, std::string& out) {
 /// `json_too_deep`, `json_wrong_type`).
 template <class Profile = api_profile_v1>
 result<activation_page> decode_activation_page(std::string_view body) {
-    detail::json_arena arena;
-    auto parsed = detail::parse_body<Profile>(body, arena);
-    if (!parsed) return parsed.error();
-    activation_page page;
-    boost::json::value const& payload = detail::unwrap_envelope<Profile>(*parsed);
-    if (auto const* env = parsed->if_object(); env && &payload != &*parsed) {
-        if (auto const* pv = env->if_contains(
-                boost::json::string_view(Profile::pagination_key.data(), Profile::pagination_key.size()))) {
-            if (auto const* po = pv->if_object()) {
-                pagination p;
-                p.limit = detail::read_count(*po, Profile::pagination_limit_key).value_or(0);
-                p.offset = detail::read_count(*po, Profile::pagination_offset_key).value_or(0);
-                p.total = detail::read_count(*po, Profile::pagination_total_key).value_or(0);
-                page.page = p;
-            }
-        }
-    }
-
-    auto decode_one = [&](boost::json::value const& item, std::size_t index) {
-        auto const* o = item.if_object();
-        if (o == nullptr) {
-            page.rejected.push_back({"", "item " + std::to_string(index) + ": not a JSON object"});
-            return;
-        }
-        activation a;
-        if (auto failure = detail::decode_object<Profile>(*o, Profile::activation_fields, a)) {
-            std::string id;
-            if (auto const* idv = o->if_contains("id"); idv && idv->is_string() &&
-                                                        idv->get_string().size() <= Profile::max_id_length)
-                id.assign(idv->get_string().data(), idv->get_string().size());
-            page.rejected.push_back({std::move(id), failure.describe()});
-            return;
-        }
-        if (auto why = detail::validate_activation<Profile>(a)) {
-            page.rejected.push_back({a.id, std::move(*why)});
-            return;
-        }
-        page.activations.push_back(std::move(a));
-    };
-
-    if (auto const* arr = payload.if_array()) {
-        page.activations.reserve(arr->size());
-        for (std::size_t i = 0; i < arr->size(); ++i) decode_one((*arr)[i], i);
-    } else if (payload.is_object()) {
-        decode_one(payload, 0);
-    } else {
-        return error::json_wrong_type;
-    }
-    return page;
+    if (body.size() > Profile::max_body_bytes) return error::body_too_large;
+    boost::json::parse_options opt;
+    opt.max_depth = Profile::max_json_depth;
+    boost::json::basic_parser<detail::activation_page_reader<Profile>> parser(opt);
+    boost::system::error_code ec;
+    std::size_t const used = parser.write_some(false, body.data(), body.size(), ec);
+    if (ec == boost::json::error::too_deep) return error::json_too_deep;
+    if (ec || used != body.size()) return error::json_malformed;
+    if (parser.handler().payload_of_wrong_type()) return error::json_wrong_type;
+    return std::move(parser.handler().page());
 }
 
 /// @brief Decodes a telemetry body (one object or an array) strictly: every

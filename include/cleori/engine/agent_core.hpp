@@ -358,7 +358,7 @@ public:
             decide(t);
             return;
         }
-        auto const done = std::move(*dev_);
+        auto done = std::move(*dev_);
         dev_.reset();
         if (ec) {
             command_failed(t, done, "refused by the device: " + ec.message());
@@ -367,10 +367,12 @@ public:
             accepted_ = done.setpoint;
             device_known_ = true;
             last_command_error_.clear();
-            accepted_shares_ = done.shares;
+            accepted_shares_ = std::move(done.shares);
             ++counters_.setpoints_applied;
             if (hooks.on_setpoint) hooks.on_setpoint(done.setpoint);
-            for (auto const& [id, share] : done.shares) {
+            // By index, so the loop stays within the shares whatever a hook does.
+            for (std::size_t i = 0; i < accepted_shares_.size(); ++i) {
+                auto const& [id, share] = accepted_shares_[i];
                 if (hooks.on_audit) audit(id, t, audit_commanded{share, done.setpoint});
                 auto* a = find(id);
                 if (!a || a->phase != activation_phase::starting || a->setpoint != share) continue;
