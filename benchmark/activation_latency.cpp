@@ -1,6 +1,7 @@
 // Activation latency: from the last byte of a poll response carrying a new
 // activation to (a) the setpoint reaching the device and (b) the last byte of
-// the confirmation leaving the client — for a raw TCP floor, cleori, libcurl +
+// the confirmation leaving the client — for a raw TCP floor (blocking reads,
+// and the same bytes through an Asio event loop), cleori, libcurl +
 // nlohmann/json, and Python requests, over plain HTTP and TLS, in one run
 // against one server (benchmark/support/latency_server.hpp). Prints Markdown.
 //   activation_latency [--activations N] [--poll-ms M] [--only cleori]
@@ -12,15 +13,18 @@
 
 #include "support/test_pki.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 using namespace cleori::literals;
@@ -87,6 +91,72 @@ void run_floor(bool tls, unsigned short port, std::string const& ca, bench::late
     asio::ssl::stream<asio::ip::tcp::socket> s(std::move(sock), ctx);
     s.handshake(asio::ssl::stream_base::client);
     floor_client(s, server, o, sets);
+}
+
+// --- the event-loop floor: the same raw bytes, read as Asio completions ---
+// What any client built on an event loop pays and a blocking read does not:
+// the wait in epoll and the completion's dispatch. The gap between this row
+// and the blocking floor is the model's, not the library's.
+template <class Stream>
+asio::awaitable<std::string> exchange_async(Stream& s, std::string const& request, std::string& buf) {
+    co_await asio::async_write(s, asio::buffer(request), asio::use_awaitable);
+    auto const head_end = co_await asio::async_read_until(s, asio::dynamic_buffer(buf), "\r\n\r\n", asio::use_awaitable);
+    std::size_t length = 0;
+    if (auto p = buf.find("Content-Length: "); p != std::string::npos && p < head_end)
+        length = std::stoul(buf.substr(p + 16));
+    if (buf.size() < head_end + length)
+        co_await asio::async_read(s, asio::dynamic_buffer(buf), asio::transfer_exactly(head_end + length - buf.size()),
+                                  asio::use_awaitable);
+    std::string body = buf.substr(head_end, length);
+    buf.erase(0, head_end + length);
+    co_return body;
+}
+
+template <class Stream>
+asio::awaitable<void> async_floor_client(Stream& s, bench::latency_server& server, options const& o, sets_map& sets) {
+    std::string const poll =
+        "GET /v1/activations?limit=100&offset=0 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer bench-token\r\n"
+        "Accept: application/json\r\n\r\n";
+    std::string buf;
+    asio::steady_timer pause(co_await asio::this_coro::executor);
+    while (!server.done()) {
+        std::string const body = co_await exchange_async(s, poll, buf);
+        if (auto p = body.find("\"id\":\""); p != std::string::npos) {
+            auto const id = body.substr(p + 6, body.find('"', p + 6) - p - 6);
+            if (sets.emplace(id, bench::mono_ns()).second) {
+                std::string const json = R"({"time":"2026-11-26T12:00:00.000Z","status":"executing","setpoint":-50})";
+                co_await exchange_async(s,
+                                        "POST /v1/activations/" + id + "/confirm HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                        "Authorization: Bearer bench-token\r\nContent-Type: application/json\r\n"
+                                        "Content-Length: " + std::to_string(json.size()) + "\r\n\r\n" + json,
+                                        buf);
+            }
+        }
+        pause.expires_after(o.poll);
+        co_await pause.async_wait(asio::use_awaitable);
+    }
+}
+
+void run_async_floor(bool tls, unsigned short port, std::string const& ca, bench::latency_server& server,
+                     options const& o, sets_map& sets) {
+    asio::io_context io;
+    asio::ip::tcp::socket sock(io);
+    sock.connect({asio::ip::make_address("127.0.0.1"), port});
+    sock.set_option(asio::ip::tcp::no_delay(true));
+    asio::ssl::context ctx{asio::ssl::context::tls_client};
+    std::optional<asio::ssl::stream<asio::ip::tcp::socket&>> s;
+    if (tls) {
+        ctx.load_verify_file(ca);
+        ctx.set_verify_mode(asio::ssl::verify_peer);
+        s.emplace(sock, ctx);
+        s->handshake(asio::ssl::stream_base::client);
+    }
+    auto rethrow = [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+    };
+    if (tls) asio::co_spawn(io, async_floor_client(*s, server, o, sets), rethrow);
+    else asio::co_spawn(io, async_floor_client(sock, server, o, sets), rethrow);
+    io.run();
 }
 
 // --- cleori: the real agent, with a device that timestamps setpoints ---
@@ -175,6 +245,8 @@ int main(int argc, char** argv) {
         };
         std::vector<client> clients{
             {"raw TCP floor", [&](sets_map& s) { run_floor(tls, server.port(), ca, server, o, s); }},
+            {"raw TCP floor, Asio event loop",
+             [&](sets_map& s) { run_async_floor(tls, server.port(), ca, server, o, s); }},
             {"cleori", [&](sets_map& s) { run_cleori(url, ca, server, o, s); }},
             {"libcurl + nlohmann/json", [&](sets_map& s) { run_process(CLEORI_BENCH_CURL_CLIENT + args, s); }},
             {"Python requests", [&](sets_map& s) { run_process("/usr/bin/python3 " CLEORI_BENCH_PY_CLIENT + args, s); }},

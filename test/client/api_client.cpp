@@ -111,6 +111,34 @@ BOOST_AUTO_TEST_CASE(a_retry_after_beyond_the_deadline_is_returned_to_the_caller
     BOOST_TEST(t.requests.size() == 1u);
 }
 
+// A deadline less than a millisecond away still leaves the attempt its
+// time: the transport's timeout is rounded up, never down to zero.
+BOOST_AUTO_TEST_CASE(an_attempt_gets_what_is_left_of_the_deadline_rounded_up) {
+    boost::asio::io_context io;
+    cleori::testing::memory_transport t{io.get_executor(), [&](cleori::http_request const&) {
+        return std::pair{boost::system::error_code{}, cleori::http_response{204, {}, {}}};
+    }};
+    cleori::manual_clock clock;
+    struct policies : cleori::test::virtual_time {
+        using retry = cleori::no_retry;
+    };
+    cleori::basic_api_client<cleori::testing::memory_transport, policies> client{t, cleori::no_retry{}, clock};
+    std::vector<cleori::telemetry_sample> const one{
+        {.time = clock.wall_now(), .power = cleori::kilowatts{1.0}, .soc = std::nullopt}};
+    for (auto left : {std::chrono::microseconds(400), std::chrono::microseconds(2500)}) {
+        std::optional<cleori::api_result<void>> out;
+        client.async_send_telemetry("s3cr3t-asset-token", one, clock.now() + left,
+                                    [&](cleori::api_result<void> r) { out.emplace(std::move(r)); });
+        io.restart();
+        io.run();
+        BOOST_TEST_REQUIRE(out.has_value());
+        BOOST_TEST(out->has_value());
+    }
+    BOOST_TEST_REQUIRE(t.requests.size() == 2u);
+    BOOST_TEST(t.requests[0].timeout.count() == 1);
+    BOOST_TEST(t.requests[1].timeout.count() == 3);
+}
+
 // The calls take any completion token, as Asio's own operations do.
 BOOST_AUTO_TEST_CASE(every_call_takes_any_completion_token) {
     boost::asio::io_context io;

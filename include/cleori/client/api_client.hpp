@@ -434,8 +434,10 @@ private:
                 return failed(self);
             }
             auto req = make_request();
-            req.timeout =
-                std::min(c->attempt_timeout, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now));
+            // Rounded up: a remainder under a millisecond is still time for a
+            // loopback or LAN exchange, where a truncated 0 ms would fail it
+            // unsent (every poll did, at a 1 ms poll interval).
+            req.timeout = std::min(c->attempt_timeout, std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
             not_inline = true;
             handed_off = true;
             c->transport_.async_request(std::move(req), std::move(self));
