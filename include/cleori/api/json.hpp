@@ -144,7 +144,8 @@ void encode_activation(activation const& a, std::string& out) {
 /// @brief Decodes one page of `GET /v1/activations`.
 ///
 /// Accepts the success envelope (`{"data":[…],"pagination":{…}}`), a bare
-/// array, or a single bare activation object.
+/// array, or a single bare activation object. The page is read as the parser
+/// streams it, without a value tree; the last of duplicate keys counts.
 /// @return the accepted and the rejected activations, or an error when the
 /// body as a whole is unusable (`body_too_large`, `json_malformed`,
 /// `json_too_deep`, `json_wrong_type`).
