@@ -23,6 +23,19 @@ struct renamed_profile : cleori::api_profile_v1 {
         return direction_names;
     }
 };
+
+// The id under another name: a rejection names the item by that field.
+struct renamed_id_profile : cleori::api_profile_v1 {
+    static constexpr auto activation_fields = boost::hana::make_tuple(
+        cleori::make_field(&cleori::activation::id, "activation_id"),
+        cleori::make_field(&cleori::activation::direction, "direction"),
+        cleori::make_field(&cleori::activation::power, "power"),
+        cleori::make_field(&cleori::activation::start_time, "start_time"),
+        cleori::make_field(&cleori::activation::end_time, "end_time"),
+        cleori::make_field(&cleori::activation::type, "type"),
+        cleori::make_field(&cleori::activation::status, "status"),
+        cleori::make_field(&cleori::activation::created_at, "created_at"));
+};
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(api_profile)
@@ -48,6 +61,16 @@ BOOST_AUTO_TEST_CASE(a_derived_profile_renames_fields_without_touching_the_codec
     BOOST_TEST_REQUIRE(page.has_value());
     BOOST_TEST_REQUIRE(page->activations.size() == 1u);
     BOOST_TEST((page->activations[0].direction == cleori::mfrr_direction::down));
+}
+
+BOOST_AUTO_TEST_CASE(a_rejected_item_is_named_by_the_profiles_id_field) {
+    auto page = cleori::decode_activation_page<renamed_id_profile>(
+        R"([{"activation_id":"x","id":"not-this","direction":"sideways","power":1,)"
+        R"("start_time":"2026-11-26T16:20:00Z","status":"pending"}])");
+    BOOST_TEST_REQUIRE(page.has_value());
+    BOOST_TEST_REQUIRE(page->rejected.size() == 1u);
+    BOOST_TEST(page->rejected[0].id == "x");
+    BOOST_TEST(page->rejected[0].reason.find("field 'direction'") == 0u, page->rejected[0].reason);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -6,10 +6,12 @@
 // envelope, anything else at the root is one activation.
 #include <cleori/api/json.hpp>
 
+#include <boost/hana/for_each.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parser.hpp>
 
 #include <optional>
+#include <type_traits>
 #include <string>
 #include <string_view>
 
@@ -55,7 +57,12 @@ result<activation_page> page_by_tree(std::string_view body) {
         activation a;
         if (auto failure = detail::decode_object<Profile>(*o, Profile::activation_fields, a)) {
             std::string id;
-            if (auto const* idv = o->if_contains("id");
+            std::string_view id_name;
+            boost::hana::for_each(Profile::activation_fields, [&](auto const& f) {
+                if constexpr (std::is_same_v<typename std::remove_cvref_t<decltype(f)>::member_type, std::string>)
+                    if (f.member == &activation::id) id_name = f.name;
+            });
+            if (auto const* idv = o->if_contains(boost::json::string_view(id_name.data(), id_name.size()));
                 idv && idv->is_string() && idv->get_string().size() <= Profile::max_id_length)
                 id.assign(idv->get_string().data(), idv->get_string().size());
             page.rejected.push_back({std::move(id), failure.describe()});

@@ -39,6 +39,10 @@ template <class Profile>
 class activation_page_reader {
     using fields_type = std::remove_cvref_t<decltype(Profile::activation_fields)>;
     using reader_type = object_reader<Profile, activation, fields_type>;
+    // A rejected item names its id as the id field read it, which holds
+    // texts up to max_text_length.
+    static_assert(Profile::max_id_length <= Profile::max_text_length,
+                  "an activation id is a text: the profile's max_id_length must not exceed its max_text_length");
 
 public:
     static constexpr std::size_t max_object_size = std::size_t(-1);
