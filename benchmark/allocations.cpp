@@ -108,6 +108,11 @@ namespace {
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
 
+// As long as Cleori's (43 characters) and an id in its form: both longer
+// than a std::string's inline buffer, so a copy of either would show.
+constexpr char const* token = "alloc-token-of-forty-three-characters-xxxxx";
+constexpr char const* activation_id = "act-2026-11-26-0001";
+
 // Keeps the compiler from eliding an allocation whose result is unused.
 void escape(void const* p) { asm volatile("" : : "g"(p) : "memory"); }
 
@@ -154,7 +159,7 @@ double per_cycle(std::string const& url, std::string const& ca, std::chrono::mil
     cleori::beast_transport transport{io.get_executor(), url, {.ca_file = ca}};
     cleori::simulated_battery battery;
     cleori::agent<cleori::simulated_battery> agent{battery, transport,
-                                                   {.token = "alloc-token", .telemetry_interval = telemetry,
+                                                   {.token = token, .telemetry_interval = telemetry,
                                                     .poll_interval = poll}};
     if (auto started = agent.start(); !started) {
         std::cerr << "agent did not start: " << started.error().message() << "\n";
@@ -195,8 +200,8 @@ row measure(bool tls, cleori::test::test_pki const& pki) {
             ctx.use_certificate_chain_file(pki.crt("good"));
             ctx.use_private_key_file(pki.key("good"), asio::ssl::context::pem);
         }
-        cleori::sim::server sim{io.get_executor(), {.tokens = {"alloc-token"}, .tls = tls ? &ctx : nullptr}};
-        sim.add_activation("asset-1", {.id = "steady", .direction = cleori::mfrr_direction::up,
+        cleori::sim::server sim{io.get_executor(), {.tokens = {token}, .tls = tls ? &ctx : nullptr}};
+        sim.add_activation("asset-1", {.id = activation_id, .direction = cleori::mfrr_direction::up,
                                        .power = cleori::kilowatts{60.0},
                                        .start_time = std::chrono::time_point_cast<std::chrono::microseconds>(
                                            std::chrono::system_clock::now() + std::chrono::hours(1)),

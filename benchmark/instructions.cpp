@@ -58,6 +58,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -150,14 +151,21 @@ public:
         else if (window_.open) ++others_in_window;
         auto const [answer, opens] = server_(req);
         if (opens) window_.begin();
+        // Read into a response an earlier handler gave back, as the Beast
+        // transport reads into the buffers it keeps.
         cleori::http_response out;
+        if (!spare_.empty()) {
+            out = std::move(spare_.back());
+            spare_.pop_back();
+        }
         cleori::detail::response_reader parser{out, 1 << 20};
         boost::system::error_code ec;
         asio::const_buffer rest = asio::buffer(answer);
         while (!ec && !parser.is_done() && rest.size() > 0) rest += parser.put(rest, ec);
         if (!ec && !parser.is_done()) ec = asio::error::eof;
-        asio::post(ex_, [h = std::forward<Handler>(handler), ec, out = std::move(out)]() mutable {
-            std::move(h)(ec, std::move(out));
+        asio::post(ex_, [this, h = std::forward<Handler>(handler), ec, out = std::move(out)]() mutable {
+            std::move(h)(ec, std::as_const(out)); // lent for the call
+            spare_.push_back(std::move(out));
         });
     }
     [[nodiscard]] executor_type get_executor() const { return ex_; }
@@ -170,6 +178,7 @@ private:
     window& window_;
     bool activations_;
     std::string head_;
+    std::vector<cleori::http_response> spare_;
 };
 
 // The device: answers at once, as the libcurl client's variable does. Opens

@@ -450,16 +450,24 @@ BOOST_AUTO_TEST_CASE(error_envelope) {
 
 // The page is read as the parser streams it; a tree gives the same reading.
 // Each body's outcome (error, activations, rejections and their reasons,
-// pagination) must match the tree's exactly.
+// pagination) must match the tree's exactly; also when it is read into the
+// storage of the page before it (as the agent reads each poll into the
+// last), where nothing of that page may show through.
 BOOST_AUTO_TEST_CASE(streamed_reading_agrees_with_the_tree_on_every_body) {
     page_generator gen(20261202);
-    std::size_t accepted = 0, rejected = 0, failed = 0, paged = 0;
+    std::size_t accepted = 0, rejected = 0, failed = 0, paged = 0, reused = 0;
+    cleori::activation_page previous;
     for (int i = 0; i < 20000; ++i) {
         std::string const body = gen.body();
         auto const streamed = cleori::decode_activation_page(body);
         auto const tree = cleori::testing::page_by_tree(body);
         std::string why;
         BOOST_TEST_REQUIRE(cleori::testing::same_reading(streamed, tree, &why), why << " in " << body.substr(0, 2000));
+        reused += previous.activations.empty() ? 0 : 1;
+        auto recycled = cleori::decode_activation_page(body, std::move(previous));
+        BOOST_TEST_REQUIRE(cleori::testing::same_reading(recycled, tree, &why),
+                           "read into the last page's storage: " << why << " in " << body.substr(0, 2000));
+        previous = recycled ? std::move(*recycled) : cleori::activation_page{};
         if (!streamed) {
             ++failed;
             continue;
@@ -473,6 +481,7 @@ BOOST_AUTO_TEST_CASE(streamed_reading_agrees_with_the_tree_on_every_body) {
     BOOST_TEST(rejected > 5000u);
     BOOST_TEST(failed > 1000u);
     BOOST_TEST(paged > 1000u);
+    BOOST_TEST(reused > 1000u);
     BOOST_TEST_MESSAGE("accepted " << accepted << ", rejected " << rejected << ", failed " << failed
                                    << ", with pagination " << paged);
 }

@@ -11,7 +11,7 @@
 
 struct copying_transport {
     boost::asio::any_io_executor get_executor() { return {}; }
-    void async_request(cleori::http_request, std::function<void(boost::system::error_code, cleori::http_response)>) {}
+    void async_request(cleori::http_request, std::function<void(boost::system::error_code, cleori::http_response const&)>) {}
 };
 
 int main() {

@@ -80,7 +80,7 @@ static_assert(!cleori::Profile<numeric_path>);
 // Transport and Clock: the handler is move-only and called once as an rvalue.
 struct function_transport {
     boost::asio::any_io_executor get_executor() { return {}; }
-    void async_request(cleori::http_request, std::function<void(boost::system::error_code, cleori::http_response)>) {}
+    void async_request(cleori::http_request, std::function<void(boost::system::error_code, cleori::http_response const&)>) {}
 };
 static_assert(!cleori::Transport<function_transport>);
 struct int_executor_transport {

@@ -72,8 +72,8 @@ struct sim_fixture {
     // One raw exchange through `t` (default: the fixture's transport).
     std::pair<boost::system::error_code, http_response> exchange(http_request req, beast_transport* t = nullptr) {
         std::optional<std::pair<boost::system::error_code, http_response>> out;
-        (t ? *t : transport).async_request(std::move(req), [&](boost::system::error_code ec, http_response r) {
-            out.emplace(ec, std::move(r));
+        (t ? *t : transport).async_request(std::move(req), [&](boost::system::error_code ec, http_response const& r) {
+            out.emplace(ec, r);
         });
         drive([&] { return out.has_value(); });
         if (!out) throw std::runtime_error("timed out waiting for a response");

@@ -198,7 +198,7 @@ public:
     /// time has no waiting connection) and is noted as a control error.
     auto responder() {
         return [s = state_](http_request const& req) -> std::pair<boost::system::error_code, http_response> {
-            std::string const auth = "Bearer " + req.bearer_token;
+            std::string const auth = std::string("Bearer ").append(req.bearer_token);
             market_reply r = s->handle({to_string(req.method), req.target, std::string_view(auth), req.body});
             if (r.delay.count() > 0) {
                 std::lock_guard lock(s->mutex);

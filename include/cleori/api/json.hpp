@@ -146,15 +146,18 @@ void encode_activation(activation const& a, std::string& out) {
 /// Accepts the success envelope (`{"data":[…],"pagination":{…}}`), a bare
 /// array, or a single bare activation object. The page is read as the parser
 /// streams it, without a value tree; the last of duplicate keys counts.
+/// @param reuse a page to read into, typically the previous one: its
+/// activations are overwritten in place, so a page like it allocates
+/// nothing. What it held is discarded either way.
 /// @return the accepted and the rejected activations, or an error when the
 /// body as a whole is unusable (`body_too_large`, `json_malformed`,
 /// `json_too_deep`, `json_wrong_type`).
 template <class Profile = api_profile_v1>
-result<activation_page> decode_activation_page(std::string_view body) {
+result<activation_page> decode_activation_page(std::string_view body, activation_page reuse = {}) {
     if (body.size() > Profile::max_body_bytes) return error::body_too_large;
     boost::json::parse_options opt;
     opt.max_depth = Profile::max_json_depth;
-    boost::json::basic_parser<detail::activation_page_reader<Profile>> parser(opt);
+    boost::json::basic_parser<detail::activation_page_reader<Profile>> parser(opt, std::move(reuse));
     boost::system::error_code ec;
     std::size_t const used = parser.write_some(false, body.data(), body.size(), ec);
     if (ec == boost::json::error::too_deep) return error::json_too_deep;

@@ -138,6 +138,19 @@ inline void append_decimal(std::string& out, std::size_t v) {
     out.append(digits, std::to_chars(std::begin(digits), std::end(digits), v).ptr);
 }
 
+// Where each attempt writes its request's target and body. A transport has
+// copied them when `async_request` returns, so one pair per thread serves
+// every client on it: their capacity is kept, and a fleet's agents, each
+// with a client, add no buffer each.
+struct request_buffers {
+    std::string target;
+    std::string body;
+};
+inline request_buffers& request_scratch() {
+    thread_local request_buffers buffers;
+    return buffers;
+}
+
 inline boost::system::error_code status_error(unsigned status) noexcept {
     switch (status) {
     case 400: return error::http_bad_request;
@@ -160,7 +173,7 @@ inline boost::system::error_code status_error(unsigned status) noexcept {
 template <class T, class P = default_policies>
 class basic_api_client {
     static_assert(Transport<T>, "cleori::api_client: 'Transport' does not model Transport: it needs "
-                                "async_request(http_request, h) taking a move-only handler h(error_code, http_response), and "
+                                "async_request(http_request, h) taking a move-only handler h(error_code, http_response const&), and "
                                 "get_executor() returning an Asio executor. "
                                 "See doc/concepts/Transport.md");
     static_assert(cleori::Policies<P>, "cleori::api_client: 'Policies' does not model Policies: derive it from "
@@ -220,8 +233,19 @@ public:
     /// @brief GET every activation, following pagination.
     template <class CompletionToken>
     auto async_get_activations(std::string_view token, clock::time_point deadline, CompletionToken&& completion) {
-        return start<api_result<activation_poll>>(call_op<call_kind::poll>{this, token, deadline},
-                                                  std::forward<CompletionToken>(completion));
+        return async_get_activations(token, deadline, activation_poll{}, std::forward<CompletionToken>(completion));
+    }
+    /// @brief GET every activation, decoded into `reuse`'s storage: pass the
+    /// previous poll's result back, and a poll whose page looks like the last
+    /// one allocates nothing (its activations' strings and vectors are
+    /// overwritten in place). What `reuse` held is discarded.
+    template <class CompletionToken>
+    auto async_get_activations(std::string_view token, clock::time_point deadline, activation_poll reuse,
+                               CompletionToken&& completion) {
+        call_op<call_kind::poll> op{this, token, deadline};
+        reuse.pages = 0;
+        op.d.out = std::move(reuse);
+        return start<api_result<activation_poll>>(std::move(op), std::forward<CompletionToken>(completion));
     }
     /// @brief POST a confirmation. A 409 (already confirmed) counts as success.
     template <class CompletionToken>
@@ -277,8 +301,9 @@ private:
 
     // One call: its attempts, the retry waits between them and, for a poll,
     // its pages. Each attempt builds its request afresh from what the call
-    // was given (a retry is rare; a kept copy would cost an allocation on
-    // every call), and hands it to the transport. What only a failure needs
+    // was given, in the thread's request buffers (a transport reads a
+    // request only during the call that hands it over), and hands it to the
+    // transport. What only a failure needs
     // (its description, the retry timer) is made when the first one comes,
     // so that the operation, which the agent's handler memory keeps a block
     // for, stays small.
@@ -315,31 +340,34 @@ private:
             else return {"POST ", Profile::confirm_path_prefix, "{id}", Profile::confirm_path_suffix};
         }
 
-        http_request make_request() const {
+        // The request, its strings in `target` and `body` (cleared first;
+        // their capacity is kept from one request to the next).
+        http_request make_request(std::string& target, std::string& body) const {
             http_request req;
+            target.clear();
+            body.clear();
             if constexpr (K == call_kind::telemetry) {
                 req.method = http_method::post;
                 req.target = Profile::telemetry_path;
-                req.body.reserve(d.samples.size() * 128 + 2); // a sample's JSON is about 80 bytes: one allocation
-                if (d.samples.size() == 1) encode_telemetry<Profile>(d.samples[0], req.body);
-                else encode_telemetry<Profile>(d.samples, req.body);
+                body.reserve(d.samples.size() * 128 + 2); // a sample's JSON is about 80 bytes
+                if (d.samples.size() == 1) encode_telemetry<Profile>(d.samples[0], body);
+                else encode_telemetry<Profile>(d.samples, body);
             } else if constexpr (K == call_kind::poll) {
-                constexpr std::size_t digits = std::numeric_limits<std::size_t>::digits10 + 1;
-                req.target.reserve(Profile::activations_path.size() + Profile::limit_param.size() +
-                                   Profile::offset_param.size() + 4 + 2 * digits);
-                req.target.append(Profile::activations_path).append("?").append(Profile::limit_param).append("=");
-                detail::append_decimal(req.target, Profile::page_limit);
-                req.target.append("&").append(Profile::offset_param).append("=");
-                detail::append_decimal(req.target, d.offset);
+                target.append(Profile::activations_path).append("?").append(Profile::limit_param).append("=");
+                detail::append_decimal(target, Profile::page_limit);
+                target.append("&").append(Profile::offset_param).append("=");
+                detail::append_decimal(target, d.offset);
+                req.target = target;
             } else {
                 req.method = http_method::post;
-                req.target = Profile::confirm_path_prefix;
-                detail::append_percent_encoded(req.target, d.id);
-                req.target += Profile::confirm_path_suffix;
-                req.body.reserve(256);
-                encode_confirmation<Profile>(d.body, req.body);
+                target.append(Profile::confirm_path_prefix);
+                detail::append_percent_encoded(target, d.id);
+                target.append(Profile::confirm_path_suffix);
+                req.target = target;
+                encode_confirmation<Profile>(d.body, body);
             }
-            req.bearer_token.assign(token);
+            req.body = body;
+            req.bearer_token = token;
             return req;
         }
 
@@ -373,9 +401,9 @@ private:
         }
         // The transport's answer.
         template <class Self>
-        void operator()(Self& self, boost::system::error_code ec, http_response res) {
+        void operator()(Self& self, boost::system::error_code ec, http_response const& res) {
             handed_off = false;
-            guarded(self, [&] { answered(self, ec, std::move(res)); });
+            guarded(self, [&] { answered(self, ec, res); });
         }
         // The end of a retry wait.
         template <class Self>
@@ -433,7 +461,8 @@ private:
                 if (auto& f = failure(); !f.ec) f.ec = error::deadline_exceeded;
                 return failed(self);
             }
-            auto req = make_request();
+            auto& scratch = detail::request_scratch();
+            auto req = make_request(scratch.target, scratch.body);
             // Rounded up: a remainder under a millisecond is still time for a
             // loopback or LAN exchange, where a truncated 0 ms would fail it
             // unsent (every poll did, at a 1 ms poll interval).
@@ -444,7 +473,7 @@ private:
         }
 
         template <class Self>
-        void answered(Self& self, boost::system::error_code ec, http_response res) {
+        void answered(Self& self, boost::system::error_code ec, http_response const& res) {
             attempt_outcome outcome{ec, ec ? 0u : res.status, std::nullopt};
             if (!ec && !res.retry_after.empty())
                 outcome.retry_after = parse_retry_after(res.retry_after, c->clock_.wall_now());
@@ -480,7 +509,10 @@ private:
         template <class Self>
         void next_page(Self& self, http_response const& res) {
             auto& out = d.out;
-            auto page = decode_activation_page<Profile>(res.body);
+            // The first page is read into the storage the caller handed over.
+            auto page = out.pages == 0 ? decode_activation_page<Profile>(
+                                             res.body, activation_page{std::move(out.activations), std::move(out.rejected), {}})
+                                       : decode_activation_page<Profile>(res.body);
             if (!page) return done(self, api_failure{page.error(), endpoint().str(), res.status, {}, {}, 1});
             std::size_t const n = page->activations.size() + page->rejected.size();
             if (out.pages++ == 0) {

@@ -87,7 +87,7 @@ private:
                   "and async_apply_setpoint(kilowatts, handler). See doc/concepts/BatteryDevice.md");
     static_assert(cleori::Transport<Transport>,
                   "cleori::agent: 'Transport' does not model Transport: it needs async_request(http_request, h) "
-                  "taking a move-only handler h(error_code, http_response), and get_executor() returning an Asio "
+                  "taking a move-only handler h(error_code, http_response const&), and get_executor() returning an Asio "
                   "executor. See doc/concepts/Transport.md");
     static_assert(cleori::Policies<P>, "cleori::agent: 'Policies' does not model Policies: derive it from "
                                        "cleori::default_policies and shadow what differs (clock, retry, profile, "
@@ -220,6 +220,9 @@ private:
         // Shared with the requests in flight: a rotation replaces it, and
         // each request keeps the token it started with.
         std::shared_ptr<std::string const> token;
+        // The last poll's result, once the core has merged it: the next poll
+        // is read into its storage.
+        activation_poll spare_poll{};
         std::optional<mono_time> armed{};
         // Blocks for the handlers of this agent's operations, reused from one
         // to the next (doc/performance.md, allocations).
@@ -324,11 +327,15 @@ private:
         // the agent's, not this one); the samples and the page belong to the
         // core until their outcome is reported.
         void perform(poll_activations a) {
-            client.async_get_activations(*token, a.deadline,
+            client.async_get_activations(*token, a.deadline, std::move(spare_poll),
                                          bound([self = this->shared_from_this(), req = a.request,
                                                 held = token](api_result<activation_poll> r) {
-                                             if (r) self->core.on_poll(self->now(), req, *r);
-                                             else self->core.on_poll_failed(self->now(), req, failure_of(r.error()));
+                                             if (r) {
+                                                 self->core.on_poll(self->now(), req, *r);
+                                                 self->spare_poll = std::move(*r);
+                                             } else {
+                                                 self->core.on_poll_failed(self->now(), req, failure_of(r.error()));
+                                             }
                                              self->pump();
                                          }));
         }

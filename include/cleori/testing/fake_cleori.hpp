@@ -57,7 +57,7 @@ struct fake_cleori {
     std::vector<std::string> bearer_tokens; ///< as received, for rotation tests
 
     std::pair<boost::system::error_code, http_response> operator()(http_request const& req) {
-        bearer_tokens.push_back(req.bearer_token);
+        bearer_tokens.emplace_back(req.bearer_token);
         if (down) return {boost::asio::error::connection_refused, {}};
         if (req.bearer_token != token) return {{}, {401, R"({"error":{"code":"unauthenticated","message":"bad token"}})", {}}};
         std::string_view const path = std::string_view(req.target).substr(0, req.target.find('?'));

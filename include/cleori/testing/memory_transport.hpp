@@ -51,20 +51,22 @@ public:
 
     explicit memory_transport(executor_type ex, responder r = {}) : ex_(std::move(ex)), respond_(std::move(r)) {}
 
-    /// @brief Records `req`, asks the responder, and completes `handler` through the executor.
+    /// @brief Records a copy of `req`, asks the responder, and completes
+    /// `handler` through the executor (the response lent for the call).
     template <class Handler>
     void async_request(http_request req, Handler&& handler) {
-        requests.push_back(req);
+        requests.emplace_back(req);
         auto answer = respond_ ? respond_(req) : std::pair{boost::system::error_code{}, http_response{204, {}, {}}};
         boost::asio::post(ex_, [h = std::forward<Handler>(handler), a = std::move(answer)]() mutable {
-            std::move(h)(a.first, std::move(a.second));
+            std::move(h)(a.first, std::as_const(a.second));
         });
     }
     [[nodiscard]] executor_type get_executor() const { return ex_; }
     /// @brief Replaces the responder (for the requests that follow).
     void respond_with(responder r) { respond_ = std::move(r); }
 
-    std::vector<http_request> requests; ///< every request, in order (tokens included: keep them out of test output)
+    /// @brief Every request, in order, copied (tokens included: keep them out of test output).
+    std::vector<owned_http_request> requests;
 
 private:
     executor_type ex_;

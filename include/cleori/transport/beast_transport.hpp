@@ -15,7 +15,7 @@
 /// cleori::beast_transport t{io.get_executor(), "https://api.example.test",
 ///                           {.ca_file = "/etc/cleori/ca.pem"}};
 /// t.async_request({.method = cleori::http_method::get, .target = "/v1/activations", .bearer_token = token},
-///                 [](boost::system::error_code ec, cleori::http_response r) { … });
+///                 [](boost::system::error_code ec, cleori::http_response const& r) { … });
 /// @endcode
 
 #include <cleori/detail/fifo.hpp>
@@ -48,6 +48,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace cleori {
 
@@ -157,7 +158,7 @@ inline void write_request_head(std::string& out, http_request const& req, std::s
 }
 
 // Move-only, so Asio's own handlers (use_awaitable, deferred…) fit.
-using response_handler = boost::asio::any_completion_handler<void(boost::system::error_code, http_response)>;
+using response_handler = boost::asio::any_completion_handler<void(boost::system::error_code, http_response const&)>;
 
 // The state lives in a shared object that every pending operation's handler
 // keeps alive, so destroying the transport mid-exchange cancels instead of
@@ -194,11 +195,23 @@ public:
     executor_type get_executor() const noexcept { return ex_; }
     std::size_t connections_opened() const noexcept { return connections_opened_; }
 
-    void enqueue(http_request req, response_handler handler) {
+    void enqueue(http_request const& req, response_handler handler) {
         // The timeout runs from now: time spent queued behind another
         // exchange counts, so a caller's deadline holds.
         auto const deadline = std::chrono::steady_clock::now() + req.timeout;
-        queue_.push(job{std::move(req), std::move(handler), deadline});
+        // The request is borrowed for this call only: its bytes are written
+        // now, into a buffer that a finished exchange gave back.
+        std::string wire;
+        if (!spare_wires_.empty()) {
+            wire = std::move(spare_wires_.back());
+            spare_wires_.pop_back();
+        }
+        bool const refused = !valid_request(req);
+        if (!refused) {
+            write_request_head(wire, req, url_.prefix, host_header_, opt_.user_agent);
+            if (req.method != http_method::get) wire.append(req.body);
+        }
+        queue_.push(job{std::move(wire), std::move(handler), deadline, refused});
         if (!current_) {
             struct restore {
                 bool& flag;
@@ -232,9 +245,10 @@ public:
 
 private:
     struct job {
-        http_request req;
+        std::string wire; // the request head and body, as they go out
         response_handler handler;
         std::chrono::steady_clock::time_point deadline;
+        bool refused = false; // a value in it could split the request
     };
 
     void configure_tls() {
@@ -257,7 +271,7 @@ private:
             if (stopped_) finish(boost::asio::error::operation_aborted);
             else if (config_error_) finish(config_error_);
             // Refused before any I/O: a bad value is no reason to open, or drop, a connection.
-            else if (!valid_request(current_->req)) finish(error::invalid_request_field);
+            else if (current_->refused) finish(error::invalid_request_field);
             // Expired while queued (behind a stalled exchange, say): each is
             // finished here, in this loop, however many there are.
             else if (std::chrono::steady_clock::now() >= current_->deadline) finish(error::timeout);
@@ -278,14 +292,22 @@ private:
         in_exchange_ = false;
         timed_out_ = false;
         deadline_timer_.cancel();
-        http_response r = ec ? http_response{} : std::move(response_);
+        if (spare_wires_.size() < max_spare_wires) {
+            j.wire.clear();
+            spare_wires_.push_back(std::move(j.wire));
+        }
         if (initiating_) {
+            http_response r = ec ? http_response{} : std::move(response_);
             boost::asio::post(ex_, [h = std::move(j.handler), ec, r = std::move(r)]() mutable {
-                std::move(h)(ec, std::move(r));
+                std::move(h)(ec, std::as_const(r));
             });
             return;
         }
-        std::move(j.handler)(ec, std::move(r));
+        if (ec) return std::move(j.handler)(ec, http_response{});
+        // Lent: the next exchange, which the handler may start, reads into
+        // the other buffer.
+        std::swap(lent_, response_);
+        std::move(j.handler)(ec, std::as_const(lent_));
     }
 
     // The current exchange is over: its handler first, then the next one,
@@ -399,11 +421,7 @@ private:
     }
 
     void write() {
-        auto const& req = current_->req;
-        write_request_head(head_, req, url_.prefix, host_header_, opt_.user_agent);
-        std::array<boost::asio::const_buffer, 2> const request{
-            boost::asio::buffer(head_),
-            req.method == http_method::get ? boost::asio::const_buffer{} : boost::asio::buffer(req.body)};
+        auto const request = boost::asio::buffer(current_->wire);
         parser_.emplace(response_, opt_.max_response_bytes);
         if (tls_) boost::asio::async_write(*tls_, request, step(&beast_transport_impl::on_written));
         else boost::asio::async_write(*plain_, request, step(&beast_transport_impl::on_written));
@@ -490,11 +508,14 @@ private:
     std::uint64_t exchange_ = 0; // numbers the deadline waits: an old one is ignored
     bool timed_out_ = false;     // the deadline passed: the pending operation was cancelled for it
     boost::beast::flat_buffer buffer_;
-    std::string head_; // the request head being written; reused
+    // Request buffers of finished exchanges, for the next ones to write into.
+    static constexpr std::size_t max_spare_wires = 16;
+    std::vector<std::string> spare_wires_;
     fifo<job> queue_;
     std::optional<job> current_;                  // the exchange under way
     std::optional<response_reader> parser_;       // of the current response
     http_response response_;                      // the current response, read into
+    http_response lent_;                          // the last one, lent to its handler
     bool initiating_ = false;  // inside async_request: a handler that completes now is posted
     bool reused_ = false;      // the current attempt runs on a connection kept alive from an earlier exchange
     bool in_exchange_ = false; // an operation of the current exchange is pending, on the connection or the resolver
@@ -531,8 +552,8 @@ public:
     /// @brief Connections opened so far (1 for a healthy keep-alive session).
     [[nodiscard]] std::size_t connections_opened() const noexcept { return impl_->connections_opened(); }
 
-    /// @brief Queues `req`; calls `handler(error_code, http_response)` exactly
-    /// once, on the executor. Errors: `timeout`, `connection_closed`,
+    /// @brief Queues a copy of `req`; calls `handler(error_code, http_response const&)`
+    /// exactly once, on the executor, the response lent for the call. Errors: `timeout`, `connection_closed`,
     /// `response_too_large`, Asio socket errors, `asio.ssl` errors for TLS
     /// verification failures.
     template <class Handler>

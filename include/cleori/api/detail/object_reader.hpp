@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstddef>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -29,8 +30,18 @@ public:
         boost::hana::for_each(fields_, [&](auto const& f) { names_[i++] = f.name; });
     }
 
+    // A fresh value; its string fields keep their capacity, so that
+    // reading into a recycled value (see `result()`) does not allocate.
     void begin() {
-        value_ = T{};
+        T fresh{};
+        boost::hana::for_each(fields_, [&](auto const& f) {
+            using member = typename std::remove_cvref_t<decltype(f)>::member_type;
+            if constexpr (std::is_same_v<member, std::string>) {
+                (value_.*(f.member)).clear();
+                (fresh.*(f.member)).swap(value_.*(f.member));
+            }
+        });
+        value_ = std::move(fresh);
         state_.fill(field_state{});
         next_ = 0;
     }
@@ -54,7 +65,7 @@ public:
         at(field, [&](auto const& f, field_state& st) {
             using member = typename std::remove_cvref_t<decltype(f)>::member_type;
             auto& dest = value_.*(f.member);
-            dest = member{};
+            clear(dest);
             st = field_state{};
             if (v.what == json_scalar::kind::null) return;
             st.present = true;
@@ -64,7 +75,7 @@ public:
                 if (!st.code) dest = std::move(inner);
             } else {
                 st.code = value_codec<Profile>::read(v, dest);
-                if (st.code) dest = member{};
+                if (st.code) clear(dest);
             }
         });
     }
@@ -86,9 +97,17 @@ public:
         return failure;
     }
 
+    // The value read. A caller may swap another value of the same type in
+    // (one it is done with): `begin()` reuses its strings' storage.
     T& result() noexcept { return value_; }
 
 private:
+    template <class M>
+    static void clear(M& m) {
+        if constexpr (std::is_same_v<M, std::string>) m.clear();
+        else m = M{};
+    }
+
     struct field_state {
         bool present = false;
         boost::system::error_code code{};

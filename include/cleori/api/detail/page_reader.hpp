@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace cleori::detail {
 
@@ -50,7 +52,20 @@ public:
     static constexpr std::size_t max_key_size = std::size_t(-1);
     static constexpr std::size_t max_string_size = std::size_t(-1);
 
-    activation_page& page() noexcept { return page_; }
+    activation_page_reader() = default;
+    // Reads into `reuse`'s storage: its activations are overwritten in
+    // place, their strings kept, so that a page like the last one read
+    // allocates nothing.
+    explicit activation_page_reader(activation_page&& reuse) : page_(std::move(reuse)) {
+        page_.rejected.clear();
+        page_.page.reset();
+    }
+
+    // The page read (once the parser is done with it).
+    activation_page& page() {
+        page_.activations.resize(accepted_);
+        return page_;
+    }
     // The payload is neither an array nor an object.
     bool payload_of_wrong_type() const noexcept { return wrong_type_; }
 
@@ -162,7 +177,7 @@ private:
         data_seen_ = true;
         wrong_type_ = false;
         index_ = 0;
-        page_.activations.clear();
+        accepted_ = 0;
         page_.rejected.clear();
     }
 
@@ -204,8 +219,7 @@ private:
             if (role_ == role::data) {
                 start_payload();
                 if (object) {
-                    item_.begin();
-                    push(frame::item);
+                    begin_item();
                 } else {
                     push(frame::payload);
                 }
@@ -223,8 +237,7 @@ private:
             break;
         case frame::payload:
             if (object) {
-                item_.begin();
-                push(frame::item);
+                begin_item();
                 return;
             }
             reject_not_an_object();
@@ -240,11 +253,11 @@ private:
         frame const f = top();
         --depth_;
         if (f == frame::item) {
-            accept(item_);
+            accept(item_, item_lent_);
             ++index_;
         } else if (f == frame::top_object && !data_seen_) {
             page_.page.reset(); // no envelope: the root object is the activation
-            accept(candidate_);
+            accept(candidate_, false);
         }
     }
 
@@ -253,19 +266,34 @@ private:
         ++index_;
     }
 
-    void accept(reader_type& r) {
+    // A payload item is read into the storage of the slot it may fill, when
+    // a recycled page left one there: its strings are overwritten in place.
+    void begin_item() {
+        item_lent_ = accepted_ < page_.activations.size();
+        if (item_lent_) std::swap(item_.result(), page_.activations[accepted_]);
+        item_.begin();
+        push(frame::item);
+    }
+
+    // `lent`: `r` holds the storage of the slot at accepted_, which gets it
+    // back either way (past accepted_, a rejected item there is not part of
+    // the page).
+    void accept(reader_type& r, bool lent) {
         activation& a = r.result();
+        bool ok = false;
         if (auto failure = r.finish()) {
             std::string id;
             if (a.id.size() <= Profile::max_id_length) id = std::move(a.id);
             page_.rejected.push_back({std::move(id), failure.describe()});
-            return;
-        }
-        if (auto why = validate_activation<Profile>(a)) {
+        } else if (auto why = validate_activation<Profile>(a)) {
             page_.rejected.push_back({a.id, std::move(*why)});
-            return;
+        } else {
+            ok = true;
         }
-        page_.activations.push_back(std::move(a));
+        if (lent) std::swap(page_.activations[accepted_], a);
+        else if (ok && accepted_ < page_.activations.size()) page_.activations[accepted_] = std::move(a);
+        else if (ok) page_.activations.push_back(std::move(a));
+        if (ok) ++accepted_;
     }
 
     activation_page page_{};
@@ -274,7 +302,9 @@ private:
     std::string pending_{};                             // a key or string the parser split
     std::array<frame, Profile::max_json_depth + 1> stack_{};
     std::size_t depth_ = 0;
-    std::size_t index_ = 0; // the payload item's position
+    std::size_t index_ = 0;    // the payload item's position
+    std::size_t accepted_ = 0; // activations read: the first ones in page_.activations
+    bool item_lent_ = false;   // the item is read into page_.activations[accepted_]'s storage
     std::size_t* count_ = nullptr;
     int candidate_field_ = -1;
     int item_field_ = -1;
