@@ -44,6 +44,7 @@
 #include <boost/throw_exception.hpp>
 
 #include <charconv>
+#include <concepts>
 #include <chrono>
 #include <exception>
 #include <iterator>
@@ -253,6 +254,16 @@ public:
                        CompletionToken&& completion) {
         call_op<call_kind::confirm> op{this, token, deadline};
         op.d.id.assign(activation_id);
+        op.d.body = std::move(c);
+        return start<api_result<void>>(std::move(op), std::forward<CompletionToken>(completion));
+    }
+    /// @brief The same with an id the caller gives up: it is moved, not copied.
+    template <class Id, class CompletionToken>
+        requires std::same_as<Id, std::string>
+    auto async_confirm(std::string_view token, Id&& activation_id, confirmation c, clock::time_point deadline,
+                       CompletionToken&& completion) {
+        call_op<call_kind::confirm> op{this, token, deadline};
+        op.d.id = std::move(activation_id);
         op.d.body = std::move(c);
         return start<api_result<void>>(std::move(op), std::forward<CompletionToken>(completion));
     }

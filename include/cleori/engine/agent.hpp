@@ -347,7 +347,7 @@ private:
                                         }));
         }
         void perform(send_confirmation a) {
-            client.async_confirm(*token, a.activation_id, std::move(a.body), a.deadline,
+            client.async_confirm(*token, std::move(a.activation_id), std::move(a.body), a.deadline,
                                  bound([self = this->shared_from_this(), req = a.request, held = token](api_result<void> r) {
                                      done(*self, req, r, &agent_core::on_confirmation);
                                  }));

@@ -170,7 +170,9 @@ struct command_device {
     std::uint64_t op;
     kilowatts setpoint; ///< the sum of `shares`, within the ratings
     mono_time deadline;
-    std::vector<std::pair<std::string, kilowatts>> shares; ///< activation id → its part of the setpoint
+    /// Activation id → its part of the setpoint. Owned by the core: valid
+    /// until this command's outcome is reported or its deadline passes.
+    std::span<std::pair<std::string, kilowatts> const> shares;
 };
 struct send_telemetry {
     std::uint64_t request;
@@ -872,25 +874,26 @@ private:
                 audit_assessment(w.a, v, false, t);
                 if (!v.ok) audit_close(w.a.id, end_reason::infeasible, true, v.reason, t);
             }
-            tracked_activation a{w.a, activation_phase::scheduled, v.share, t.wall, std::nullopt, false, false};
+            // The batch is this call's: its activation moves into the table.
+            tracked_activation a{std::move(w.a), activation_phase::scheduled, v.share, t.wall, std::nullopt, false, false};
             if (!v.ok) {
                 a.phase = activation_phase::refused;
                 ++counters_.activations_refused;
                 confirmation refusal{t.wall, confirmation_status::unavailable, v.reason, std::nullopt};
                 // The refusal and the confirmation it owes are kept as one event.
                 if (journal) record(activation_changed{a, refusal});
-                if (log) say(log_level::info, "activation " + w.a.id + " refused: " + v.reason);
-                if (hooks.on_activation_refused) hooks.on_activation_refused(w.a, v.reason);
+                if (log) say(log_level::info, "activation " + a.a.id + " refused: " + v.reason);
+                if (hooks.on_activation_refused) hooks.on_activation_refused(a.a, v.reason);
                 tracked_.push_back(std::move(a));
-                owe(w.a.id, std::move(refusal), t);
+                owe(tracked_.back().a.id, std::move(refusal), t);
                 continue;
             }
             if (journal) record(activation_changed{a, std::nullopt});
             if (log) {
-                std::string line = "activation " + w.a.id + " accepted: " + kw_text(v.share) + " from " + to_rfc3339(w.a.start_time);
-                if (w.a.end_time) line += " to " + to_rfc3339(*w.a.end_time);
-                if (v.share != clamp_setpoint(w.a.setpoint(), r_) || v.share != w.a.setpoint())
-                    line += " (" + kw_text(w.a.setpoint()) + " requested)";
+                std::string line = "activation " + a.a.id + " accepted: " + kw_text(v.share) + " from " + to_rfc3339(a.a.start_time);
+                if (a.a.end_time) line += " to " + to_rfc3339(*a.a.end_time);
+                if (v.share != clamp_setpoint(a.a.setpoint(), r_) || v.share != a.a.setpoint())
+                    line += " (" + kw_text(a.a.setpoint()) + " requested)";
                 say(log_level::info, line);
             }
             tracked_.push_back(std::move(a));
@@ -1284,8 +1287,8 @@ private:
                 shares.reserve(running);
                 for (auto const& a : tracked_)
                     if (is_running(a.phase)) shares.emplace_back(a.a.id, a.setpoint);
-                dev_ = device_op{++next_op_, op_kind::command, desired, t.now + device_timeout(), shares};
-                actions_.push(command_device{dev_->op, desired, dev_->deadline, std::move(shares)});
+                dev_ = device_op{++next_op_, op_kind::command, desired, t.now + device_timeout(), std::move(shares)};
+                actions_.push(command_device{dev_->op, desired, dev_->deadline, dev_->shares});
             } else if (!stopping_ && (read_due_ || soc_read_wanted_)) {
                 start_read(t);
             }
