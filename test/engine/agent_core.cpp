@@ -10,6 +10,7 @@
 
 #include <map>
 #include <set>
+#include <type_traits>
 
 using namespace cleori::literals;
 using namespace std::chrono_literals;
@@ -193,6 +194,11 @@ struct rig {
 using enum cleori::mfrr_direction;
 
 } // namespace
+
+// A queued command_device views the core's in-flight command: the core
+// moves (which keeps that in place) and is never copied.
+static_assert(!std::is_copy_constructible_v<cleori::agent_core> && !std::is_copy_assignable_v<cleori::agent_core>);
+static_assert(std::is_move_constructible_v<cleori::agent_core>);
 
 BOOST_AUTO_TEST_SUITE(engine_agent_core)
 

@@ -139,19 +139,6 @@ inline void append_decimal(std::string& out, std::size_t v) {
     out.append(digits, std::to_chars(std::begin(digits), std::end(digits), v).ptr);
 }
 
-// Where each attempt writes its request's target and body. A transport has
-// copied them when `async_request` returns, so one pair per thread serves
-// every client on it: their capacity is kept, and a fleet's agents, each
-// with a client, add no buffer each.
-struct request_buffers {
-    std::string target;
-    std::string body;
-};
-inline request_buffers& request_scratch() {
-    thread_local request_buffers buffers;
-    return buffers;
-}
-
 inline boost::system::error_code status_error(unsigned status) noexcept {
     switch (status) {
     case 400: return error::http_bad_request;
@@ -312,9 +299,9 @@ private:
 
     // One call: its attempts, the retry waits between them and, for a poll,
     // its pages. Each attempt builds its request afresh from what the call
-    // was given, in the thread's request buffers (a transport reads a
-    // request only during the call that hands it over), and hands it to the
-    // transport. What only a failure needs
+    // was given, in the client's two request buffers (a transport reads a
+    // request only during the call that hands it over, so one pair serves
+    // every call), and hands it to the transport. What only a failure needs
     // (its description, the retry timer) is made when the first one comes,
     // so that the operation, which the agent's handler memory keeps a block
     // for, stays small.
@@ -472,8 +459,7 @@ private:
                 if (auto& f = failure(); !f.ec) f.ec = error::deadline_exceeded;
                 return failed(self);
             }
-            auto& scratch = detail::request_scratch();
-            auto req = make_request(scratch.target, scratch.body);
+            auto req = make_request(c->target_, c->body_);
             // Rounded up: a remainder under a millisecond is still time for a
             // loopback or LAN exchange, where a truncated 0 ms would fail it
             // unsent (every poll did, at a 1 ms poll interval).
@@ -548,6 +534,11 @@ private:
     T& transport_;
     R retry_;
     C clock_;
+    // Where each attempt writes its request's target and body; their
+    // capacity is kept. (Per client, not per thread: a thread_local would be
+    // destroyed before a static whose destructor still runs the event loop.)
+    std::string target_;
+    std::string body_;
 };
 
 } // namespace cleori

@@ -208,6 +208,12 @@ public:
               1, std::chrono::duration_cast<std::chrono::milliseconds>(config.outbox_span).count() /
                          std::max<std::int64_t>(1, config.telemetry_interval.count()) +
                      1))) {}
+    // Move-only: a queued `command_device` views the in-flight command's
+    // shares, which a move keeps in place and a copy would not.
+    agent_core(agent_core const&) = delete;
+    agent_core& operator=(agent_core const&) = delete;
+    agent_core(agent_core&&) = default;
+    agent_core& operator=(agent_core&&) = default;
 
     agent_hooks hooks;
     std::function<void(log_level, std::string_view)> log;
