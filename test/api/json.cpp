@@ -438,6 +438,37 @@ BOOST_AUTO_TEST_CASE(confirmation_encoding) {
     BOOST_TEST((*back == refused));
 }
 
+BOOST_AUTO_TEST_CASE(text_that_needs_escapes_is_escaped_and_reads_back) {
+    std::string out;
+    cleori::confirmation const refused{at("2026-11-26T16:20:00Z"), cleori::confirmation_status::unavailable,
+                                       "say \"no\" \\ line\nbell\x07", std::nullopt};
+    cleori::encode_confirmation(refused, out);
+    BOOST_TEST(out == R"({"time":"2026-11-26T16:20:00.000Z","status":"unavailable",)"
+                      R"("reason":"say \"no\" \\ line\nbell\u0007"})");
+    auto back = cleori::decode_confirmation(out);
+    BOOST_TEST_REQUIRE(back.has_value());
+    BOOST_TEST((*back == refused));
+}
+
+// Keys are matched word by word: every length from 0 to 24, a difference at
+// every position, and texts of different lengths.
+BOOST_AUTO_TEST_CASE(key_comparison_finds_a_difference_anywhere) {
+    static_assert(cleori::detail::same_text("start_time", "start_time"));
+    static_assert(!cleori::detail::same_text("start_time", "start_tima"));
+    std::string const base = "abcdefghijklmnopqrstuvwxyz";
+    for (std::size_t n = 0; n <= 24; ++n) {
+        std::string const a = base.substr(0, n);
+        std::string b = a; // a copy elsewhere in memory
+        BOOST_TEST(cleori::detail::same_text(a, b), n);
+        BOOST_TEST(!cleori::detail::same_text(a, base.substr(0, n + 1)), n);
+        for (std::size_t i = 0; i < n; ++i) {
+            b[i] = 'A';
+            BOOST_TEST(!cleori::detail::same_text(a, b), n << ' ' << i);
+            b[i] = a[i];
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(error_envelope) {
     auto e = cleori::decode_api_error(R"({"error":{"code":"invalid_power","message":"power must be a number","details":[1]}})");
     BOOST_TEST_REQUIRE(e.has_value());

@@ -41,4 +41,21 @@ BOOST_AUTO_TEST_CASE(host_header_has_the_port_unless_default_and_brackets_for_ip
     BOOST_TEST(host("https://[2001:db8::1]") == "[2001:db8::1]");
 }
 
+// An activation id travels as a path segment: unreserved characters as they
+// are, every other byte as %XX, and the simulator's decoding gives it back.
+BOOST_AUTO_TEST_CASE(a_path_segment_is_percent_encoded_and_decodes_back) {
+    std::string out = "/v1/activations/";
+    cleori::detail::append_percent_encoded(out, "act-2026_12.03~1");
+    BOOST_TEST(out == "/v1/activations/act-2026_12.03~1");
+    out.clear();
+    cleori::detail::append_percent_encoded(out, "a b/c?d%\xff");
+    BOOST_TEST(out == "a%20b%2Fc%3Fd%25%FF");
+    std::string every_byte;
+    for (int c = 0; c < 256; ++c) every_byte.push_back(static_cast<char>(c));
+    out.clear();
+    cleori::detail::append_percent_encoded(out, every_byte);
+    BOOST_TEST(out.size() == 66u + 190u * 3u); // 66 unreserved, 190 escaped
+    BOOST_TEST(cleori::detail::percent_decode(out) == every_byte);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

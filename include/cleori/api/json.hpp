@@ -63,10 +63,15 @@ void encode_object(T const& in, Fields const& fields, std::string& out) {
         if constexpr (is_optional<member>::value) {
             if (!src) return;
         }
-        if (!first) out.push_back(',');
+        std::string_view const separator = first ? "" : ",";
         first = false;
-        append_json_string(out, f.name);
-        out.push_back(':');
+        if (json_plain(f.name)) {
+            append_all(out, separator, "\"", f.name, "\":");
+        } else {
+            out.append(separator);
+            append_json_string(out, f.name);
+            out.push_back(':');
+        }
         if constexpr (is_optional<member>::value) {
             value_codec<Profile>::write(out, *src);
         } else {

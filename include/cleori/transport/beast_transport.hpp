@@ -18,6 +18,7 @@
 ///                 [](boost::system::error_code ec, cleori::http_response const& r) { … });
 /// @endcode
 
+#include <cleori/detail/append.hpp>
 #include <cleori/detail/fifo.hpp>
 #include <cleori/detail/handler_memory.hpp>
 #include <cleori/error.hpp>
@@ -127,9 +128,18 @@ private:
 constexpr bool forbidden_in_request(unsigned char c, bool space_allowed) noexcept {
     return c < 0x20 ? !(space_allowed && c == '\t') : c == 0x7f || (c == ' ' && !space_allowed);
 }
+// Every request checks its target and token, byte by byte: a table lookup
+// per byte.
+template <bool SpaceAllowed>
+inline constexpr auto forbidden_bytes = [] {
+    std::array<bool, 256> t{};
+    for (unsigned c = 0; c < 256; ++c) t[c] = forbidden_in_request(static_cast<unsigned char>(c), SpaceAllowed);
+    return t;
+}();
 constexpr bool valid_request_field(std::string_view v, bool space_allowed) noexcept {
+    auto const& forbidden = space_allowed ? forbidden_bytes<true> : forbidden_bytes<false>;
     for (char const c : v)
-        if (forbidden_in_request(static_cast<unsigned char>(c), space_allowed)) return false;
+        if (forbidden[static_cast<unsigned char>(c)]) return false;
     return true;
 }
 
@@ -146,15 +156,16 @@ constexpr bool valid_request(http_request const& req) noexcept {
 inline void write_request_head(std::string& out, http_request const& req, std::string_view prefix,
                                std::string_view host, std::string_view user_agent) {
     out.clear();
-    out.append(to_string(req.method)).append(" ").append(prefix).append(req.target).append(" HTTP/1.1\r\nHost: ");
-    out.append(host).append("\r\nUser-Agent: ").append(user_agent).append("\r\nAccept: application/json\r\n");
-    if (!req.bearer_token.empty()) out.append("Authorization: Bearer ").append(req.bearer_token).append("\r\n");
+    append_all(out, to_string(req.method), " ", prefix, req.target, " HTTP/1.1\r\nHost: ", host,
+               "\r\nUser-Agent: ", user_agent, "\r\nAccept: application/json\r\n");
+    if (!req.bearer_token.empty()) append_all(out, "Authorization: Bearer ", req.bearer_token, "\r\n");
     if (req.method != http_method::get) {
         char length[24];
         auto const end = std::to_chars(std::begin(length), std::end(length), req.body.size()).ptr;
-        out.append("Content-Type: application/json\r\nContent-Length: ").append(length, end).append("\r\n");
+        append_all(out, "Content-Type: application/json\r\nContent-Length: ",
+                   std::string_view(length, static_cast<std::size_t>(end - length)), "\r\n");
     }
-    out.append("\r\n");
+    out.append("\r\n", 2);
 }
 
 // Move-only, so Asio's own handlers (use_awaitable, deferred…) fit.

@@ -6,6 +6,8 @@
 
 #include <cleori/error.hpp>
 
+#include <array>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -45,19 +47,26 @@ namespace detail {
 
 // Path segments (activation ids) travel percent-encoded: the client encodes,
 // the simulator decodes, with the same unreserved set (RFC 3986 §2.3).
+inline constexpr auto unreserved_bytes = [] {
+    std::array<bool, 256> t{};
+    for (unsigned c = 0; c < 256; ++c)
+        t[c] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+               c == '.' || c == '~';
+    return t;
+}();
+
+// Runs of unreserved characters are appended whole: an id is usually one.
 inline void append_percent_encoded(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789ABCDEF";
-    for (char c : s) {
-        auto const u = static_cast<unsigned char>(c);
-        if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || c == '-' || c == '_' ||
-            c == '.' || c == '~') {
-            out.push_back(c);
-        } else {
-            out.push_back('%');
-            out.push_back(hex[u >> 4]);
-            out.push_back(hex[u & 0xf]);
-        }
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        auto const u = static_cast<unsigned char>(s[i]);
+        if (unreserved_bytes[u]) continue;
+        char const escaped[3] = {'%', hex[u >> 4], hex[u & 0xf]};
+        out.append(s.data() + run, i - run).append(escaped, 3);
+        run = i + 1;
     }
+    out.append(s.data() + run, s.size() - run);
 }
 
 inline std::string percent_decode(std::string_view s) {

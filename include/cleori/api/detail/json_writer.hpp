@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cleori/detail/append.hpp>
 #include <cleori/time/rfc3339.hpp>
 
 #include <array>
@@ -10,15 +11,32 @@
 
 namespace cleori::detail {
 
-// Runs of characters that need no escape are appended whole: most text
-// (keys, enum names, ids) is one run.
+inline constexpr auto json_escaped_bytes = [] {
+    std::array<bool, 256> t{};
+    for (unsigned c = 0; c < 256; ++c) t[c] = c < 0x20 || c == '"' || c == '\\';
+    return t;
+}();
+
+// True when `s` goes between quotes as it is (most text: keys, enum names,
+// ids), so that it can be appended in one piece.
+constexpr bool json_plain(std::string_view s) noexcept {
+    for (char const c : s)
+        if (json_escaped_bytes[static_cast<unsigned char>(c)]) return false;
+    return true;
+}
+
+// Runs of characters that need no escape are appended whole.
 inline void append_json_string(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
+    if (json_plain(s)) {
+        append_all(out, "\"", s, "\"");
+        return;
+    }
     out.push_back('"');
     std::size_t run = 0;
     for (std::size_t i = 0; i < s.size(); ++i) {
         auto const u = static_cast<unsigned char>(s[i]);
-        if (u >= 0x20 && u != '"' && u != '\\') continue;
+        if (!json_escaped_bytes[u]) continue;
         out.append(s.data() + run, i - run);
         run = i + 1;
         switch (u) {
@@ -64,9 +82,7 @@ inline void append_json_timestamp(std::string& out, timestamp t) {
         out += "null";
         return;
     }
-    out.push_back('"');
-    out.append(buf.data(), n);
-    out.push_back('"');
+    append_all(out, "\"", std::string_view(buf.data(), n), "\"");
 }
 
 } // namespace cleori::detail
