@@ -36,6 +36,12 @@ struct renamed_id_profile : cleori::api_profile_v1 {
         cleori::make_field(&cleori::activation::status, "status"),
         cleori::make_field(&cleori::activation::created_at, "created_at"));
 };
+
+// An envelope key that is also an activation field's name: a bare
+// activation object still reads that field.
+struct overlapping_keys_profile : cleori::api_profile_v1 {
+    static constexpr std::string_view pagination_key = "created_at";
+};
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(api_profile)
@@ -71,6 +77,17 @@ BOOST_AUTO_TEST_CASE(a_rejected_item_is_named_by_the_profiles_id_field) {
     BOOST_TEST_REQUIRE(page->rejected.size() == 1u);
     BOOST_TEST(page->rejected[0].id == "x");
     BOOST_TEST(page->rejected[0].reason.find("field 'direction'") == 0u, page->rejected[0].reason);
+}
+
+BOOST_AUTO_TEST_CASE(an_envelope_key_that_names_a_field_is_read_as_that_field_in_a_bare_activation) {
+    auto page = cleori::decode_activation_page<overlapping_keys_profile>(
+        R"({"id":"x","direction":"up","power":1,"start_time":"2026-11-26T16:20:00Z","status":"pending",)"
+        R"("created_at":"2026-11-26T16:10:00Z"})");
+    BOOST_TEST_REQUIRE(page.has_value());
+    BOOST_TEST_REQUIRE(page->activations.size() == 1u);
+    BOOST_TEST(!page->page.has_value());
+    BOOST_TEST_REQUIRE(page->activations[0].created_at.has_value());
+    BOOST_TEST(cleori::to_rfc3339(*page->activations[0].created_at) == "2026-11-26T16:10:00.000Z");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -3,6 +3,7 @@
 #include <cleori/api/activation.hpp>
 #include <cleori/api/detail/object_reader.hpp>
 
+#include <boost/hana/for_each.hpp>
 #include <boost/json/basic_parser_impl.hpp>
 
 #include <array>
@@ -138,6 +139,19 @@ private:
     enum class frame : unsigned char { root, top_object, payload, item, pagination, skip };
     enum class role : unsigned char { none, data, pagination };
 
+    // The activation field a key of the envelope also names, if any (in a
+    // profile where it does, the root object may still be the activation).
+    static constexpr int field_named(std::string_view k) {
+        int i = 0, found = -1;
+        boost::hana::for_each(Profile::activation_fields, [&](auto const& f) {
+            if (found < 0 && same_text(f.name, k)) found = i;
+            ++i;
+        });
+        return found;
+    }
+    static constexpr int data_field = field_named(Profile::data_key);
+    static constexpr int pagination_field = field_named(Profile::pagination_key);
+
     frame top() const noexcept {
         if (depth_ == 0) return frame::root;
         return depth_ <= stack_.size() ? stack_[depth_ - 1] : frame::skip;
@@ -156,10 +170,12 @@ private:
     void key(std::string_view k) {
         switch (top()) {
         case frame::top_object:
-            candidate_field_ = candidate_.find(k);
             role_ = same_text(k, Profile::data_key)         ? role::data
                     : same_text(k, Profile::pagination_key) ? role::pagination
                                                             : role::none;
+            candidate_field_ = role_ == role::data         ? data_field
+                               : role_ == role::pagination ? pagination_field
+                                                           : candidate_.find(k);
             break;
         case frame::item: item_field_ = item_.find(k); break;
         case frame::pagination:

@@ -8,6 +8,8 @@
 #include <boost/json/value.hpp>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,12 +32,27 @@ struct unwrap_optional<std::optional<T>> {
 };
 
 // Equality of short texts without a call to memcmp: keys are a few bytes,
-// and most comparisons end at the length.
+// and most comparisons end at the length. Past it, words are compared, the
+// last one overlapping the one before rather than going byte by byte.
 constexpr bool same_text(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (a[i] != b[i]) return false;
-    return true;
+    std::size_t const n = a.size();
+    if (n != b.size()) return false;
+    if (std::is_constant_evaluated() || n < 4) {
+        for (std::size_t i = 0; i < n; ++i)
+            if (a[i] != b[i]) return false;
+        return true;
+    }
+    auto const word = [](char const* p, auto w) {
+        std::memcpy(&w, p, sizeof w);
+        return w;
+    };
+    if (n < 8) {
+        return word(a.data(), std::uint32_t{}) == word(b.data(), std::uint32_t{}) &&
+               word(a.data() + n - 4, std::uint32_t{}) == word(b.data() + n - 4, std::uint32_t{});
+    }
+    for (std::size_t i = 0; i + 8 < n; i += 8)
+        if (word(a.data() + i, std::uint64_t{}) != word(b.data() + i, std::uint64_t{})) return false;
+    return word(a.data() + n - 8, std::uint64_t{}) == word(b.data() + n - 8, std::uint64_t{});
 }
 
 // One JSON value as a field reader sees it. The DOM decoders and the
