@@ -239,10 +239,8 @@ public:
     template <class CompletionToken>
     auto async_confirm(std::string_view token, std::string_view activation_id, confirmation c, clock::time_point deadline,
                        CompletionToken&& completion) {
-        call_op<call_kind::confirm> op{this, token, deadline};
-        op.d.id.assign(activation_id);
-        op.d.body = std::move(c);
-        return start<api_result<void>>(std::move(op), std::forward<CompletionToken>(completion));
+        return async_confirm(token, std::string(activation_id), std::move(c), deadline,
+                             std::forward<CompletionToken>(completion));
     }
     /// @brief The same with an id the caller gives up: it is moved, not copied.
     template <class Id, class CompletionToken>
