@@ -49,6 +49,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -151,21 +152,18 @@ public:
         else if (window_.open) ++others_in_window;
         auto const [answer, opens] = server_(req);
         if (opens) window_.begin();
-        // Read into a response an earlier handler gave back, as the Beast
-        // transport reads into the buffers it keeps.
-        cleori::http_response out;
-        if (!spare_.empty()) {
-            out = std::move(spare_.back());
-            spare_.pop_back();
-        }
+        // Read into one of two responses kept, and lend it to the handler
+        // while the next exchange reads into the other, as the Beast
+        // transport does.
+        cleori::http_response& out = responses_[next_];
+        next_ ^= 1;
         cleori::detail::response_reader parser{out, 1 << 20};
         boost::system::error_code ec;
         asio::const_buffer rest = asio::buffer(answer);
         while (!ec && !parser.is_done() && rest.size() > 0) rest += parser.put(rest, ec);
         if (!ec && !parser.is_done()) ec = asio::error::eof;
-        asio::post(ex_, [this, h = std::forward<Handler>(handler), ec, out = std::move(out)]() mutable {
+        asio::post(ex_, [h = std::forward<Handler>(handler), ec, &out]() mutable {
             std::move(h)(ec, std::as_const(out)); // lent for the call
-            spare_.push_back(std::move(out));
         });
     }
     [[nodiscard]] executor_type get_executor() const { return ex_; }
@@ -178,7 +176,8 @@ private:
     window& window_;
     bool activations_;
     std::string head_;
-    std::vector<cleori::http_response> spare_;
+    std::array<cleori::http_response, 2> responses_;
+    std::size_t next_ = 0;
 };
 
 // The device: answers at once, as the libcurl client's variable does. Opens
