@@ -177,11 +177,16 @@ using response_handler = boost::asio::any_completion_handler<void(boost::system:
 // callbacks (resolve, connect, handshake, write, read), one deadline timer
 // per exchange; the next queued request starts when the previous handler
 // has run.
-class beast_transport_impl : public std::enable_shared_from_this<beast_transport_impl> {
+//
+// A template only so that the exchange, Asio's composed operations for both
+// the plain and the TLS stream, is instantiated in the translation units that
+// send requests, not in every one that includes this header.
+template <class Lazy = void>
+class basic_beast_transport_impl : public std::enable_shared_from_this<basic_beast_transport_impl<Lazy>> {
 public:
     using executor_type = boost::asio::any_io_executor;
 
-    beast_transport_impl(executor_type ex, std::string_view base, transport_options opt)
+    basic_beast_transport_impl(executor_type ex, std::string_view base, transport_options opt)
         : ex_(std::move(ex)), opt_(std::move(opt)), ssl_ctx_(boost::asio::ssl::context::tls_client) {
         auto u = parse_base_url(base);
         if (!u) {
@@ -343,7 +348,7 @@ private:
     struct bound_handler {
         using executor_type = boost::asio::any_io_executor;
         using allocator_type = handler_allocator<void>;
-        std::shared_ptr<beast_transport_impl> self;
+        std::shared_ptr<basic_beast_transport_impl> self;
         executor_type get_executor() const noexcept { return self->ex_; }
         allocator_type get_allocator() const noexcept { return allocator_type(self->memory_); }
     };
@@ -352,7 +357,7 @@ private:
     // a success already queued.
     template <class... Args>
     struct step_handler : bound_handler {
-        void (beast_transport_impl::*on)(boost::system::error_code, Args...);
+        void (basic_beast_transport_impl::*on)(boost::system::error_code, Args...);
         void operator()(boost::system::error_code ec, Args... args) {
             auto& t = *this->self;
             // A success that was already queued when the deadline passed
@@ -363,8 +368,8 @@ private:
         }
     };
     template <class... Args>
-    step_handler<Args...> step(void (beast_transport_impl::*on)(boost::system::error_code, Args...)) {
-        return {{shared_from_this()}, on};
+    step_handler<Args...> step(void (basic_beast_transport_impl::*on)(boost::system::error_code, Args...)) {
+        return {{this->shared_from_this()}, on};
     }
 
     // When the deadline passes, the pending operation is cancelled (the
@@ -387,9 +392,9 @@ private:
         in_exchange_ = true;
         timed_out_ = false;
         deadline_timer_.expires_at(current_->deadline);
-        deadline_timer_.async_wait(deadline_handler{{shared_from_this()}, ++exchange_});
+        deadline_timer_.async_wait(deadline_handler{{this->shared_from_this()}, ++exchange_});
         if (connected()) return write();
-        resolver_.async_resolve(url_.host, url_.port, step(&beast_transport_impl::on_resolved));
+        resolver_.async_resolve(url_.host, url_.port, step(&basic_beast_transport_impl::on_resolved));
     }
 
     void on_resolved(boost::system::error_code ec, boost::asio::ip::tcp::resolver::results_type endpoints) {
@@ -402,7 +407,7 @@ private:
             // that keeps one connection keeps its buffers too.
             SSL_clear_mode(tls_->native_handle(), SSL_MODE_RELEASE_BUFFERS);
         } else plain_.emplace(ex_);
-        boost::asio::async_connect(tcp(), endpoints, step(&beast_transport_impl::on_connected));
+        boost::asio::async_connect(tcp(), endpoints, step(&basic_beast_transport_impl::on_connected));
     }
 
     void on_connected(boost::system::error_code ec, boost::asio::ip::tcp::endpoint const&) {
@@ -423,7 +428,7 @@ private:
         int const host_ok = addr_ec ? X509_VERIFY_PARAM_set1_host(param, url_.host.c_str(), 0)
                                     : X509_VERIFY_PARAM_set1_ip_asc(param, url_.host.c_str());
         if (host_ok != 1) return failed(error::invalid_url);
-        tls_->async_handshake(boost::asio::ssl::stream_base::client, step(&beast_transport_impl::on_handshake));
+        tls_->async_handshake(boost::asio::ssl::stream_base::client, step(&basic_beast_transport_impl::on_handshake));
     }
 
     void on_handshake(boost::system::error_code ec) {
@@ -434,14 +439,14 @@ private:
     void write() {
         auto const request = boost::asio::buffer(current_->wire);
         parser_.emplace(response_, opt_.max_response_bytes);
-        if (tls_) boost::asio::async_write(*tls_, request, step(&beast_transport_impl::on_written));
-        else boost::asio::async_write(*plain_, request, step(&beast_transport_impl::on_written));
+        if (tls_) boost::asio::async_write(*tls_, request, step(&basic_beast_transport_impl::on_written));
+        else boost::asio::async_write(*plain_, request, step(&basic_beast_transport_impl::on_written));
     }
 
     void on_written(boost::system::error_code ec, std::size_t) {
         if (ec) return failed(ec);
-        if (tls_) boost::beast::http::async_read(*tls_, buffer_, *parser_, step(&beast_transport_impl::on_read));
-        else boost::beast::http::async_read(*plain_, buffer_, *parser_, step(&beast_transport_impl::on_read));
+        if (tls_) boost::beast::http::async_read(*tls_, buffer_, *parser_, step(&basic_beast_transport_impl::on_read));
+        else boost::beast::http::async_read(*plain_, buffer_, *parser_, step(&basic_beast_transport_impl::on_read));
     }
 
     void on_read(boost::system::error_code ec, std::size_t) {
@@ -534,6 +539,8 @@ private:
     bool stopped_ = false;
     std::size_t connections_opened_ = 0;
 };
+
+using beast_transport_impl = basic_beast_transport_impl<>;
 
 } // namespace detail
 
