@@ -42,6 +42,11 @@ struct renamed_id_profile : cleori::api_profile_v1 {
 struct overlapping_keys_profile : cleori::api_profile_v1 {
     static constexpr std::string_view pagination_key = "created_at";
 };
+// Names the concept accepts although they are not constants.
+struct runtime_keys_profile : cleori::api_profile_v1 {
+    static inline std::string_view data_key = "items";
+    static inline std::string const pagination_key = "created_at";
+};
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(api_profile)
@@ -88,6 +93,23 @@ BOOST_AUTO_TEST_CASE(an_envelope_key_that_names_a_field_is_read_as_that_field_in
     BOOST_TEST(!page->page.has_value());
     BOOST_TEST_REQUIRE(page->activations[0].created_at.has_value());
     BOOST_TEST(cleori::to_rfc3339(*page->activations[0].created_at) == "2026-11-26T16:10:00.000Z");
+}
+
+BOOST_AUTO_TEST_CASE(envelope_keys_that_are_not_constants_are_read) {
+    static_assert(cleori::Profile<runtime_keys_profile>);
+    auto page = cleori::decode_activation_page<runtime_keys_profile>(
+        R"({"items":[{"id":"a","direction":"down","power":2,"start_time":"2026-11-26T16:20:00Z",)"
+        R"("status":"pending"}]})");
+    BOOST_TEST_REQUIRE(page.has_value());
+    BOOST_TEST_REQUIRE(page->activations.size() == 1u);
+    BOOST_TEST(page->activations[0].id == "a");
+    auto bare = cleori::decode_activation_page<runtime_keys_profile>(
+        R"({"id":"x","direction":"up","power":1,"start_time":"2026-11-26T16:20:00Z","status":"pending",)"
+        R"("created_at":"2026-11-26T16:10:00Z"})");
+    BOOST_TEST_REQUIRE(bare.has_value());
+    BOOST_TEST_REQUIRE(bare->activations.size() == 1u);
+    BOOST_TEST_REQUIRE(bare->activations[0].created_at.has_value());
+    BOOST_TEST(cleori::to_rfc3339(*bare->activations[0].created_at) == "2026-11-26T16:10:00.000Z");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

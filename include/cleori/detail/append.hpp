@@ -10,7 +10,8 @@ namespace cleori::detail {
 // Appends several pieces with one capacity check and one size update: a
 // request head or a JSON member is a dozen short pieces, and appending them
 // one by one costs a call and a check each. With a buffer that has grown to
-// its steady size, nothing here allocates.
+// its steady size, nothing here allocates. No piece may view `out` itself:
+// the resize may move its bytes before they are copied.
 // A character array is a string literal here: its length is known without
 // a strlen.
 template <std::size_t N>

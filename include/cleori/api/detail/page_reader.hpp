@@ -141,6 +141,8 @@ private:
 
     // The activation field a key of the envelope also names, if any (in a
     // profile where it does, the root object may still be the activation).
+    // Found once: at compile time when the profile's names are constants,
+    // else on first use (the Profile concept does not ask for constants).
     static constexpr int field_named(std::string_view k) {
         int i = 0, found = -1;
         boost::hana::for_each(Profile::activation_fields, [&](auto const& f) {
@@ -149,8 +151,14 @@ private:
         });
         return found;
     }
-    static constexpr int data_field = field_named(Profile::data_key);
-    static constexpr int pagination_field = field_named(Profile::pagination_key);
+    static int data_field() {
+        static int const found = field_named(Profile::data_key);
+        return found;
+    }
+    static int pagination_field() {
+        static int const found = field_named(Profile::pagination_key);
+        return found;
+    }
 
     frame top() const noexcept {
         if (depth_ == 0) return frame::root;
@@ -173,8 +181,8 @@ private:
             role_ = same_text(k, Profile::data_key)         ? role::data
                     : same_text(k, Profile::pagination_key) ? role::pagination
                                                             : role::none;
-            candidate_field_ = role_ == role::data         ? data_field
-                               : role_ == role::pagination ? pagination_field
+            candidate_field_ = role_ == role::data         ? data_field()
+                               : role_ == role::pagination ? pagination_field()
                                                            : candidate_.find(k);
             break;
         case frame::item: item_field_ = item_.find(k); break;
