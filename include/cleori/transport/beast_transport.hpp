@@ -19,6 +19,7 @@
 /// @endcode
 
 #include <cleori/detail/append.hpp>
+#include <cleori/detail/byte_set.hpp>
 #include <cleori/detail/fifo.hpp>
 #include <cleori/detail/handler_memory.hpp>
 #include <cleori/error.hpp>
@@ -131,16 +132,10 @@ constexpr bool forbidden_in_request(unsigned char c, bool space_allowed) noexcep
 // Every request checks its target and token, byte by byte: a table lookup
 // per byte.
 template <bool SpaceAllowed>
-inline constexpr auto forbidden_bytes = [] {
-    std::array<bool, 256> t{};
-    for (unsigned c = 0; c < 256; ++c) t[c] = forbidden_in_request(static_cast<unsigned char>(c), SpaceAllowed);
-    return t;
-}();
+inline constexpr byte_set forbidden_bytes =
+    make_byte_set([](unsigned char c) { return forbidden_in_request(c, SpaceAllowed); });
 constexpr bool valid_request_field(std::string_view v, bool space_allowed) noexcept {
-    auto const& forbidden = space_allowed ? forbidden_bytes<true> : forbidden_bytes<false>;
-    for (char const c : v)
-        if (forbidden[static_cast<unsigned char>(c)]) return false;
-    return true;
+    return !contains_any(v, space_allowed ? forbidden_bytes<true> : forbidden_bytes<false>);
 }
 
 // Whether `req` can be written as it is: no value in it could split the

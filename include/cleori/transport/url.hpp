@@ -4,9 +4,9 @@
 /// (`https://host[:port][/prefix]`), and the loopback test used to decide
 /// whether plain `http://` is acceptable.
 
+#include <cleori/detail/byte_set.hpp>
 #include <cleori/error.hpp>
 
-#include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -47,13 +47,10 @@ namespace detail {
 
 // Path segments (activation ids) travel percent-encoded: the client encodes,
 // the simulator decodes, with the same unreserved set (RFC 3986 §2.3).
-inline constexpr auto unreserved_bytes = [] {
-    std::array<bool, 256> t{};
-    for (unsigned c = 0; c < 256; ++c)
-        t[c] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-               c == '.' || c == '~';
-    return t;
-}();
+inline constexpr byte_set unreserved_bytes = make_byte_set([](unsigned char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+           c == '.' || c == '~';
+});
 
 // Runs of unreserved characters are appended whole: an id is usually one.
 inline void append_percent_encoded(std::string& out, std::string_view s) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cleori/detail/append.hpp>
+#include <cleori/detail/byte_set.hpp>
 #include <cleori/time/rfc3339.hpp>
 
 #include <array>
@@ -11,19 +12,12 @@
 
 namespace cleori::detail {
 
-inline constexpr auto json_escaped_bytes = [] {
-    std::array<bool, 256> t{};
-    for (unsigned c = 0; c < 256; ++c) t[c] = c < 0x20 || c == '"' || c == '\\';
-    return t;
-}();
+inline constexpr byte_set json_escaped_bytes =
+    make_byte_set([](unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; });
 
 // True when `s` goes between quotes as it is (most text: keys, enum names,
 // ids), so that it can be appended in one piece.
-constexpr bool json_plain(std::string_view s) noexcept {
-    for (char const c : s)
-        if (json_escaped_bytes[static_cast<unsigned char>(c)]) return false;
-    return true;
-}
+constexpr bool json_plain(std::string_view s) noexcept { return !contains_any(s, json_escaped_bytes); }
 
 // Runs of characters that need no escape are appended whole.
 inline void append_json_string(std::string& out, std::string_view s) {
