@@ -5,7 +5,6 @@
 #include "support/sim_fixture.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/test/unit_test.hpp>
@@ -302,20 +301,19 @@ BOOST_AUTO_TEST_CASE(bad_responses_are_clear_errors) {
 }
 
 BOOST_AUTO_TEST_CASE(futures_from_a_thread_that_does_not_run_the_io_context) {
-    // The io_context runs on its own thread; this thread starts operations and
-    // waits on futures, as a site controller's main loop would.
+    // The io_context runs on its own thread (the simulator's acceptor keeps it
+    // busy); this thread starts operations and waits on futures, as a site
+    // controller's main loop would.
     sim.add_activation("asset-1", {.id = "f-1", .direction = cleori::mfrr_direction::down, .power = 55.0_kW,
                                    .start_time = wall_now(), .end_time = wall_now() + 15min,
                                    .status = cleori::activation_status::pending});
     cleori::telemetry_sample const s{wall_now(), -5.0_kW, 40.0_pct};
     io.restart();
-    auto work = asio::make_work_guard(io);
     std::thread runner([this] { io.run(); });
     auto sent = client.async_send_telemetry(token, std::span(&s, 1), deadline(), asio::use_future);
     auto polled = client.async_get_activations(token, deadline(), asio::use_future);
     bool const sent_ready = sent.wait_for(10s) == std::future_status::ready;
     bool const polled_ready = polled.wait_for(10s) == std::future_status::ready;
-    // The simulator's acceptor keeps the io_context busy: stop it, then join.
     io.stop();
     runner.join();
     BOOST_TEST_REQUIRE(sent_ready);
