@@ -12,20 +12,31 @@
 // are disabled.
 #include <cleori/agent.hpp>
 #include <cleori/api/json.hpp>
+#include <cleori/clock/manual_clock.hpp>
+#include <cleori/detail/handler_pool.hpp>
+#include <cleori/detail/scratch.hpp>
 #include <cleori/device/simulated_battery.hpp>
 #include <cleori/engine/agent_core.hpp>
+#include <cleori/testing/memory_transport.hpp>
 #include <cleori/transport/beast_transport.hpp>
 
 #include "sim/server.hpp"
 #include "support/exemplar_battery.hpp"
+#include "support/policies.hpp"
 
+#include <boost/asio/associated_allocator.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <array>
 #include <cstdlib>
+#include <malloc.h>
+#include <memory>
 #include <new>
 #include <thread>
+#include <vector>
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define CLEORI_TEST_COUNTS_ALLOCATIONS 0
@@ -343,6 +354,154 @@ BOOST_AUTO_TEST_CASE(a_whole_agent_over_loopback_allocates_nothing_per_cycle,
         rig.stop(agent);
         BOOST_TEST(agent.stopped());
     }
+}
+
+// The thread's handler pool: a freed block serves any size of its class
+// again without the heap; a block over 1 KiB comes from the heap and goes
+// back to it; a block freed on another thread joins that thread's lists; a
+// thread keeps at most `retained_bytes_max`, and its blocks go back to the
+// heap when it ends.
+BOOST_AUTO_TEST_CASE(the_handler_pool_hands_freed_blocks_out_again,
+                     *boost::unit_test::enable_if<CLEORI_TEST_COUNTS_ALLOCATIONS != 0>()) {
+    using pool = cleori::detail::handler_pool;
+    void* const a = pool::allocate(200); // the 256-byte class
+    auto const kept = pool::retained_bytes();
+    pool::deallocate(a, 200);
+    BOOST_TEST(pool::retained_bytes() == kept + 256);
+    {
+        counting c;
+        void* const b = pool::allocate(256);
+        BOOST_TEST(b == a);
+        pool::deallocate(b, 256);
+        void* const big = pool::allocate(2000);
+        pool::deallocate(big, 2000);
+        BOOST_TEST(c.seen() == 1u); // the big one only
+    }
+    BOOST_TEST(pool::retained_bytes() == kept + 256);
+
+    void* const x = pool::allocate(100); // the 128-byte class, made here
+    std::size_t there_before = 0, there_after = 0, capped = 0;
+    bool reused = false;
+    std::thread([&] {
+        there_before = pool::retained_bytes();
+        pool::deallocate(x, 100);
+        there_after = pool::retained_bytes();
+        void* const y = pool::allocate(128);
+        reused = y == x;
+        pool::deallocate(y, 128);
+        std::vector<void*> many(pool::retained_bytes_max / 1024 + 8);
+        for (auto& p : many) p = pool::allocate(1024);
+        for (auto* p : many) pool::deallocate(p, 1024);
+        capped = pool::retained_bytes();
+    }).join(); // and its lists go back to the heap
+    BOOST_TEST(there_after == there_before + 128);
+    BOOST_TEST(reused);
+    BOOST_TEST(capped <= pool::retained_bytes_max);
+    BOOST_TEST(capped >= pool::retained_bytes_max - 1024);
+}
+
+// Request strings lent by the thread: a nested request gets a pair of its
+// own, and a pair given back keeps its capacity for the next request.
+BOOST_AUTO_TEST_CASE(request_strings_are_lent_by_the_thread_and_keep_their_capacity,
+                     *boost::unit_test::enable_if<CLEORI_TEST_COUNTS_ALLOCATIONS != 0>()) {
+    auto const use = [](cleori::detail::scratch_lease& l, char c) {
+        l.target().assign(100, c);
+        l.body().assign(1000, c);
+    };
+    {
+        cleori::detail::scratch_lease outer;
+        use(outer, 'a');
+        cleori::detail::scratch_lease inner;
+        use(inner, 'b');
+        BOOST_TEST(&inner.body() != &outer.body());
+        BOOST_TEST(outer.body() == std::string(1000, 'a'));
+    }
+    std::string const cs(1000, 'c');
+    bool kept = false;
+    {
+        counting c;
+        {
+            cleori::detail::scratch_lease outer;
+            use(outer, 'c');
+            cleori::detail::scratch_lease inner;
+            use(inner, 'd');
+            kept = outer.body() == cs;
+        }
+        BOOST_TEST(c.seen() == 0u);
+    }
+    BOOST_TEST(kept);
+}
+
+namespace {
+// Answers telemetry with 204 and polls with an empty page, through the
+// executor, and keeps nothing (testing::memory_transport records every
+// request, which would count here).
+struct answering_transport {
+    using executor_type = boost::asio::any_io_executor;
+    executor_type ex;
+    cleori::http_response accepted{204, {}, {}};
+    cleori::http_response page{200, R"({"data":[],"pagination":{"limit":100,"offset":0,"total":0}})", {}};
+
+    [[nodiscard]] executor_type get_executor() const { return ex; }
+    template <class Handler>
+    void async_request(cleori::http_request req, Handler&& handler) {
+        auto const& res = req.method == cleori::http_method::post ? accepted : page;
+        auto alloc = boost::asio::get_associated_allocator(handler);
+        boost::asio::post(ex, boost::asio::bind_allocator(alloc, [h = std::forward<Handler>(handler), &res]() mutable {
+                              std::move(h)(boost::system::error_code{}, res);
+                          }));
+    }
+};
+static_assert(cleori::Transport<answering_transport>);
+} // namespace
+
+// The heap a fleet's agents hold each, in steady state on one thread: their
+// handlers' blocks and their requests' strings are the thread's, shared by
+// the agents (`detail::handler_pool`, `detail::scratch_lease`), so what
+// stays per agent is its own state, its action queue and its token. Counted
+// as the heap in use (glibc's `mallinfo2`) on the one thread this runs on,
+// with virtual time and an in-memory Cleori, so the figure is exact. The
+// bound is the figure with a little room: an agent that keeps a block or a
+// buffer of its own again (200 bytes or more each) goes over it.
+BOOST_AUTO_TEST_CASE(a_fleet_on_one_thread_holds_handler_memory_and_request_buffers_once,
+                     *boost::unit_test::enable_if<CLEORI_TEST_COUNTS_ALLOCATIONS != 0>()) {
+    using battery_type = cleori::basic_simulated_battery<cleori::manual_clock>;
+    using agent_type = cleori::basic_agent<battery_type, answering_transport, cleori::test::virtual_time>;
+    boost::asio::io_context io;
+    cleori::manual_clock clock{t0};
+    answering_transport transport{io.get_executor()};
+    auto const in_use = [] { return static_cast<double>(mallinfo2().uordblks); };
+    std::vector<std::unique_ptr<battery_type>> batteries;
+    std::vector<std::unique_ptr<agent_type>> agents;
+    constexpr std::size_t first = 8, more = 64;
+    batteries.reserve(first + more);
+    agents.reserve(first + more);
+    auto const add = [&](std::size_t n) {
+        for (std::size_t i = 0; i < n; ++i) {
+            auto const k = agents.size();
+            agents.push_back(std::make_unique<agent_type>(
+                *batteries[k], transport,
+                cleori::agent_config{.token = "a-bearer-token-of-forty-three-characters-" + std::to_string(10 + k),
+                                     .telemetry_interval = 1s, .poll_interval = 2s},
+                clock));
+            BOOST_TEST_REQUIRE(agents.back()->start().has_value());
+        }
+        clock.run_for(io, 40s);
+    };
+    for (std::size_t i = 0; i < first + more; ++i)
+        batteries.push_back(std::make_unique<battery_type>(clock, cleori::percent{50.0}));
+    add(first); // the thread's pools warm up
+    auto const before = in_use();
+    add(more);
+    auto const per_agent = (in_use() - before) / static_cast<double>(more);
+    BOOST_TEST_MESSAGE("heap held per agent in steady state: " << per_agent << " bytes");
+    for (auto const& a : agents) {
+        BOOST_TEST_REQUIRE(a->counters().telemetry_requests >= 30u);
+        BOOST_TEST_REQUIRE(a->counters().polls >= 15u);
+    }
+    BOOST_TEST(per_agent <= 2900.0);
+    for (auto& a : agents) a->stop();
+    clock.run_for(io, 1min);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -25,6 +25,7 @@
 
 #include <cleori/api/json.hpp>
 #include <cleori/clock/clock.hpp>
+#include <cleori/detail/scratch.hpp>
 #include <cleori/api/profile.hpp>
 #include <cleori/error.hpp>
 #include <cleori/policies.hpp>
@@ -297,11 +298,11 @@ private:
 
     // One call: its attempts, the retry waits between them and, for a poll,
     // its pages. Each attempt builds its request afresh from what the call
-    // was given, in the client's two request buffers (a transport reads a
-    // request only during the call that hands it over, so one pair serves
-    // every call), and hands it to the transport. What only a failure needs
+    // was given, in strings the thread lends (`detail::scratch_lease`: a
+    // transport reads a request only during the call that hands it over),
+    // and hands it to the transport. What only a failure needs
     // (its description, the retry timer) is made when the first one comes,
-    // so that the operation, which the agent's handler memory keeps a block
+    // so that the operation, which the handler pool keeps a block
     // for, stays small.
     template <call_kind K>
     struct call_op {
@@ -457,7 +458,8 @@ private:
                 if (auto& f = failure(); !f.ec) f.ec = error::deadline_exceeded;
                 return failed(self);
             }
-            auto req = make_request(c->target_, c->body_);
+            detail::scratch_lease buffers;
+            auto req = make_request(buffers.target(), buffers.body());
             // Rounded up: a remainder under a millisecond is still time for a
             // loopback or LAN exchange, where a truncated 0 ms would fail it
             // unsent (every poll did, at a 1 ms poll interval).
@@ -532,11 +534,6 @@ private:
     T& transport_;
     R retry_;
     C clock_;
-    // Where each attempt writes its request's target and body; their
-    // capacity is kept. (Per client, not per thread: a thread_local would be
-    // destroyed before a static whose destructor still runs the event loop.)
-    std::string target_;
-    std::string body_;
 };
 
 } // namespace cleori

@@ -1,12 +1,12 @@
 #pragma once
-// Memory for the completion handlers of one owner's operations (an agent's
-// requests, device calls and timer wait). Asio allocates every pending
+// Memory for the completion handlers of one owner's operations (a
+// transport's reads, writes and deadline). Asio allocates every pending
 // operation through its handler's associated allocator; binding this one
 // keeps a few blocks, each sized by its first use, and hands them out again,
 // so a steady state of operations stops touching the heap after warm-up.
-// Asio's own recycling cache holds two blocks per thread, which a fleet of
-// agents on one thread, or one agent with a timer, a device call and three
-// requests pending, outgrows at once.
+// Asio's own recycling cache holds two blocks per thread, which a few
+// transports on one thread outgrow at once. (Agents, which a thread holds by
+// the thousand, share `handler_pool` instead.)
 //
 // The blocks live in a shared object that every allocator copy keeps alive:
 // Asio and any_completion_handler may destroy a handler (and with it the last

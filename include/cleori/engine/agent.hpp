@@ -53,7 +53,7 @@
 #include <cleori/retry/retry_strategy.hpp>
 #include <cleori/store/store.hpp>
 #include <cleori/transport/http.hpp>
-#include <cleori/detail/handler_memory.hpp>
+#include <cleori/detail/handler_pool.hpp>
 
 #include <boost/asio/bind_allocator.hpp>
 
@@ -62,6 +62,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cleori {
@@ -171,15 +172,14 @@ public:
 
     /// @brief Replaces the token without restart; requests started from now on use it.
     void set_token(std::string token) {
-        s_->token = std::make_shared<std::string const>(token);
-        s_->config.token = std::move(token);
+        s_->token = shared_token(token);
     }
 
     /// @brief Sets the log sink. Lines never contain the token.
     void set_logger(std::function<void(log_level, std::string_view)> sink) { s_->core.log = std::move(sink); }
 
     /// @brief The hooks (assign before `start()`).
-    agent_hooks& hooks() noexcept { return s_->core.hooks; }
+    agent_hooks& hooks() { return s_->core.hooks(); }
     [[nodiscard]] agent_counters const& counters() const noexcept { return s_->core.counters(); }
     /// @brief A snapshot for monitoring, safe to call from any thread (a
     /// metrics endpoint, a supervisor): it is taken after every event the
@@ -203,15 +203,26 @@ private:
                             Profile::unavailable_after_executing};
     }
 
+    // A token in one block (a fleet holds thousands), shared with the
+    // requests that use it.
+    struct shared_token {
+        std::shared_ptr<char[]> bytes;
+        std::size_t size = 0;
+        explicit shared_token(std::string_view t)
+            : bytes(std::make_shared_for_overwrite<char[]>(t.size())), size(t.size()) {
+            t.copy(bytes.get(), t.size());
+        }
+        [[nodiscard]] std::string_view view() const noexcept { return {bytes.get(), size}; }
+    };
+
     struct state : std::enable_shared_from_this<state> {
         state(Device& d, Transport& t, agent_config c, Clock clk, Retry r, StoreT st)
-            : device(d), transport(t), config(std::move(c)), clock(std::move(clk)), store(std::move(st)),
-              client(t, std::move(r), clock), core(ratings_of(d), config, profile_facts()),
-              timer(clock.make_timer(t.get_executor())), token(std::make_shared<std::string const>(config.token)) {}
+            : device(d), transport(t), clock(std::move(clk)), store(std::move(st)), client(t, std::move(r), clock),
+              core(ratings_of(d), c, profile_facts()), timer(clock.make_timer(t.get_executor())),
+              token(c.token) {}
 
         Device& device;
         Transport& transport;
-        agent_config config;
         Clock clock;
         StoreT store;
         client_type client;
@@ -219,14 +230,11 @@ private:
         timer_type timer;
         // Shared with the requests in flight: a rotation replaces it, and
         // each request keeps the token it started with.
-        std::shared_ptr<std::string const> token;
+        shared_token token;
         // The last poll's result, once the core has merged it: the next poll
         // is read into its storage.
         activation_poll spare_poll{};
         std::optional<mono_time> armed{};
-        // Blocks for the handlers of this agent's operations, reused from one
-        // to the next (doc/performance.md, allocations).
-        std::shared_ptr<detail::handler_memory> memory = std::make_shared<detail::handler_memory>();
         mutable std::mutex published_mutex;
         agent_status published{};
         std::uint64_t generation = 0; // of the timer's current wait
@@ -237,12 +245,13 @@ private:
 
         result<void> start() {
             if (started) return {};
+            auto const& config = core.config();
             if (config.telemetry_interval <= std::chrono::milliseconds::zero() ||
                 config.telemetry_interval > max_telemetry_interval)
                 return error::config_telemetry_interval;
             if (config.poll_interval <= std::chrono::milliseconds::zero() || config.poll_interval > max_poll_interval)
                 return error::config_poll_interval;
-            if (config.token.empty()) return error::config_missing_token;
+            if (token.view().empty()) return error::config_missing_token;
             if constexpr (!StaticallyRatedBattery<Device>) {
                 if (!meets_mfrr_minimum(ratings_of(device))) return error::ratings_below_mfrr_minimum;
             }
@@ -303,10 +312,11 @@ private:
         }
 
         // A handler for one of this agent's operations: it keeps the state
-        // alive and allocates from the agent's handler memory.
+        // alive and allocates from the thread's handler pool, which the
+        // agents on a thread share (doc/performance.md, allocations).
         template <class F>
-        auto bound(F f) {
-            return boost::asio::bind_allocator(detail::handler_allocator<void>(memory), std::move(f));
+        static auto bound(F f) {
+            return boost::asio::bind_allocator(detail::pooled_allocator<void>{}, std::move(f));
         }
 
         void perform(read_device a) {
@@ -327,9 +337,9 @@ private:
         // the agent's, not this one); the samples and the page belong to the
         // core until their outcome is reported.
         void perform(poll_activations a) {
-            client.async_get_activations(*token, a.deadline, std::move(spare_poll),
+            client.async_get_activations(token.view(), a.deadline, std::move(spare_poll),
                                          bound([self = this->shared_from_this(), req = a.request,
-                                                held = token](api_result<activation_poll> r) {
+                                                held = token.bytes](api_result<activation_poll> r) {
                                              if (r) {
                                                  self->core.on_poll(self->now(), req, *r);
                                                  self->spare_poll = std::move(*r);
@@ -340,15 +350,15 @@ private:
                                          }));
         }
         void perform(send_telemetry a) {
-            client.async_send_telemetry(*token, a.samples, a.deadline,
+            client.async_send_telemetry(token.view(), a.samples, a.deadline,
                                         bound([self = this->shared_from_this(), req = a.request,
-                                               held = token](api_result<void> r) {
+                                               held = token.bytes](api_result<void> r) {
                                             done(*self, req, r, &agent_core::on_telemetry);
                                         }));
         }
         void perform(send_confirmation a) {
-            client.async_confirm(*token, std::move(a.activation_id), std::move(a.body), a.deadline,
-                                 bound([self = this->shared_from_this(), req = a.request, held = token](api_result<void> r) {
+            client.async_confirm(token.view(), std::move(a.activation_id), std::move(a.body), a.deadline,
+                                 bound([self = this->shared_from_this(), req = a.request, held = token.bytes](api_result<void> r) {
                                      done(*self, req, r, &agent_core::on_confirmation);
                                  }));
         }

@@ -38,10 +38,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -207,7 +210,10 @@ public:
           outbox_(static_cast<std::size_t>(std::max<std::int64_t>(
               1, std::chrono::duration_cast<std::chrono::milliseconds>(config.outbox_span).count() /
                          std::max<std::int64_t>(1, config.telemetry_interval.count()) +
-                     1))) {}
+                     1))) {
+        // The core sends nothing, so it keeps no copy of the secret.
+        std::string().swap(cfg_.token);
+    }
     // Move-only: a queued `command_device` views the in-flight command's
     // shares, which a move keeps in place and a copy would not.
     agent_core(agent_core const&) = delete;
@@ -215,11 +221,19 @@ public:
     agent_core(agent_core&&) = default;
     agent_core& operator=(agent_core&&) = default;
 
-    agent_hooks hooks;
+    /// @brief The hooks, made on first use: a core that no one hooks into
+    /// keeps none (a fleet has thousands of cores).
+    agent_hooks& hooks() {
+        if (!hooks_) hooks_ = std::make_unique<agent_hooks>();
+        return *hooks_;
+    }
     std::function<void(log_level, std::string_view)> log;
     /// Receives every change before any action that depends on it (empty: nothing is kept).
     std::function<void(store_record const&)> journal;
 
+    /// @brief The configuration the core was made with, without the token
+    /// (the core sends nothing; the token stays with whoever does).
+    [[nodiscard]] agent_config const& config() const noexcept { return cfg_; }
     /// @brief The deadline of one device operation: response time + margin.
     [[nodiscard]] std::chrono::milliseconds device_timeout() const noexcept { return r_.response_time + cfg_.device_margin; }
     /// @brief How long after its start an activation may wait for the device to
@@ -253,7 +267,7 @@ public:
             // An open-ended activation gets a full grace period from the restart.
             if (!a.a.end_time && is_committed(a.phase)) a.last_seen = std::max(a.last_seen, t.wall);
             // What happened before the restart is not known here: the account starts now.
-            if (hooks.on_audit && is_committed(a.phase)) audit_open(a.a, t.wall);
+            if (auditing() && is_committed(a.phase)) audit_open(a.a, t.wall);
         }
         for (auto& c : image.confirmations) owed_.push_back({std::move(c.id), std::move(c.c), t.now, 0, 0, {}});
         counters_.activations_restored = tracked_.size();
@@ -289,7 +303,7 @@ public:
         tele_retry_from_seq_ = 0; // (a Retry-After still holds)
         for (auto& a : tracked_)
             if (is_committed(a.phase)) end(a, end_reason::shutdown, t, {});
-        if (hooks.on_audit) {
+        if (auditing()) {
             for (auto const& w : awaiting_)
                 if (!w.resume) audit_close(w.a.id, end_reason::shutdown, false, {}, t);
             audit_flush(t);
@@ -322,7 +336,7 @@ public:
         } else if (auto smp = make_sample(t.wall, st)) {
             last_reading_ = t.wall;
             if (smp->power) last_power_ = *smp->power;
-            if (hooks.on_audit && smp->power) audit_reading(t.wall, smp->power->in_kw());
+            if (auditing() && smp->power) audit_reading(t.wall, smp->power->in_kw());
             if (smp->soc) last_soc_ = *smp->soc;
             if (smp->soc) {
                 soc_ = soc_reading{*smp->soc, t.now};
@@ -339,7 +353,7 @@ public:
                 if (journal) record(sample_taken{outbox_.live()->seq, *smp});
                 if (gone) {
                     evicted(*gone);
-                    if (hooks.on_telemetry_dropped) hooks.on_telemetry_dropped(1);
+                    fire<&agent_hooks::on_telemetry_dropped>(1);
                 }
             }
             if (smp->soc) soc_known(t);
@@ -377,11 +391,11 @@ public:
             last_command_error_.clear();
             accepted_shares_ = std::move(done.shares);
             ++counters_.setpoints_applied;
-            if (hooks.on_setpoint) hooks.on_setpoint(done.setpoint);
+            fire<&agent_hooks::on_setpoint>(done.setpoint);
             // By index, so the loop stays within the shares whatever a hook does.
             for (std::size_t i = 0; i < accepted_shares_.size(); ++i) {
                 auto const& [id, share] = accepted_shares_[i];
-                if (hooks.on_audit) audit(id, t, audit_commanded{share, done.setpoint});
+                if (auditing()) audit(id, t, audit_commanded{share, done.setpoint});
                 auto* a = find(id);
                 if (!a || a->phase != activation_phase::starting || a->setpoint != share) continue;
                 a->phase = activation_phase::executing;
@@ -396,7 +410,7 @@ public:
                 // Executing and the confirmation it owes, as one event.
                 if (journal) record(activation_changed{*a, c});
                 if (log) say(log_level::info, "activation " + a->a.id + " executing at " + kw_text(a->setpoint));
-                if (hooks.on_activation_applied) hooks.on_activation_applied(a->a, a->setpoint);
+                fire<&agent_hooks::on_activation_applied>(a->a, a->setpoint);
                 owe(a->a.id, c, t);
             }
         }
@@ -454,7 +468,7 @@ public:
             last_telemetry_ack_ = t.wall;
             auth_failures_ = 0;
             counters_.samples_sent += removed;
-            if (hooks.on_telemetry_sent) hooks.on_telemetry_sent(removed);
+            fire<&agent_hooks::on_telemetry_sent>(removed);
         }
         tele_seqs_.clear();
         decide(t);
@@ -465,7 +479,7 @@ public:
         auto it = std::find_if(owed_.begin(), owed_.end(), [&](owed const& o) { return o.in_flight == request; });
         if (it == owed_.end()) return;
         it->in_flight = 0;
-        if (hooks.on_audit) {
+        if (auditing()) {
             auto const answer = !failure             ? confirmation_answer::acknowledged
                                 : permanent(*failure) ? confirmation_answer::rejected
                                                       : confirmation_answer::failed;
@@ -504,7 +518,7 @@ public:
                 ++counters_.confirmations_sent;
                 if (auto* a = find(id)) {
                     a->confirmed = true;
-                    if (hooks.on_activation_confirmed) hooks.on_activation_confirmed(a->a, c);
+                    fire<&agent_hooks::on_activation_confirmed>(a->a, c);
                 }
             }
         }
@@ -519,7 +533,23 @@ public:
 
     /// @brief The next action to perform, in order; empty when there is none.
     std::optional<core_action> next_action() {
-        return actions_.pop();
+        while (auto q = actions_.pop()) {
+            if (auto const* c = std::get_if<queued_confirmation>(&*q)) {
+                auto const it =
+                    std::find_if(owed_.begin(), owed_.end(), [&](owed const& o) { return o.in_flight == c->request; });
+                if (it == owed_.end()) continue; // (an in-flight entry stays until its outcome is reported)
+                return std::optional<core_action>(std::in_place,
+                                                  send_confirmation{c->request, it->id, it->c, c->deadline});
+            }
+            return std::visit(
+                [](auto& x) {
+                    using T = std::decay_t<decltype(x)>;
+                    if constexpr (std::is_same_v<T, queued_confirmation>) return std::optional<core_action>{};
+                    else return std::optional<core_action>(std::in_place, std::in_place_type<T>, std::move(x));
+                },
+                *q);
+        }
+        return std::nullopt;
     }
     /// @brief When the core wants `on_wake`; empty when only an answer can move it.
     [[nodiscard]] std::optional<mono_time> wake_at() const noexcept { return wake_; }
@@ -566,6 +596,13 @@ public:
     [[nodiscard]] battery_ratings const& ratings() const noexcept { return r_; }
 
 private:
+    // Calls one hook, if it is set.
+    template <auto Hook, class... A>
+    void fire(A&&... a) const {
+        if (hooks_ && (*hooks_).*Hook) ((*hooks_).*Hook)(std::forward<A>(a)...);
+    }
+    [[nodiscard]] bool auditing() const noexcept { return hooks_ && hooks_->on_audit; }
+
     enum class op_kind { read, command };
     struct device_op {
         std::uint64_t op;
@@ -574,6 +611,14 @@ private:
         mono_time deadline;
         std::vector<std::pair<std::string, kilowatts>> shares; // activation id → its part of the setpoint
     };
+    // A confirmation as queued: its id and body are copied from the owed
+    // entry when it is taken, so the queue's items stay small (a fleet holds
+    // one queue per agent).
+    struct queued_confirmation {
+        std::uint64_t request;
+        mono_time deadline;
+    };
+    using queued_action = std::variant<read_device, command_device, send_telemetry, poll_activations, queued_confirmation>;
     struct owed {
         std::string id;
         confirmation c;
@@ -604,7 +649,7 @@ private:
     }
     void error(std::string const& what, log_level l = log_level::warning) {
         say(l, what);
-        if (hooks.on_error) hooks.on_error(what);
+        fire<&agent_hooks::on_error>(what);
     }
     void record(store_record const& r) {
         if (!journal) return;
@@ -755,13 +800,13 @@ private:
             auto v = assess(a.a, t);
             if (v.ok && v.share == a.setpoint) continue;
             if (v.ok && std::abs(v.share.in_kw()) < std::abs(a.setpoint.in_kw())) {
-                if (hooks.on_audit) audit_assessment(a.a, v, false, t);
+                if (auditing()) audit_assessment(a.a, v, false, t);
                 a.setpoint = v.share; // less power left than at acceptance: the share shrinks
                 if (journal) record(activation_changed{a, std::nullopt});
                 continue;
             }
             if (v.ok) continue;
-            if (hooks.on_audit) audit_assessment(a.a, v, false, t);
+            if (auditing()) audit_assessment(a.a, v, false, t);
             end(a, end_reason::infeasible, t, v.reason);
         }
     }
@@ -815,8 +860,8 @@ private:
                 continue;
             }
             ++counters_.activations_received;
-            if (hooks.on_activation_received) hooks.on_activation_received(a);
-            if (hooks.on_audit) {
+            fire<&agent_hooks::on_activation_received>(a);
+            if (auditing()) {
                 audit(a.id, t, audit_received{request_of(a)});
                 audit_open(a, timestamp::min());
             }
@@ -847,7 +892,7 @@ private:
                 a->a = w.a;
                 if (withdrawn(w.a) || w.a.has_ended(t.wall)) continue; // over after all: stays ended
                 auto v = assess(a->a, t);
-                if (hooks.on_audit) {
+                if (auditing()) {
                     audit_assessment(a->a, v, true, t);
                     // The first life's account was closed when it ended: this one counts from now.
                     if (v.ok) audit_open(a->a, t.wall);
@@ -871,11 +916,11 @@ private:
                 tracked_.push_back({w.a, activation_phase::ended, {}, t.wall,
                                     w.a.is_cancellation() ? end_reason::cancelled : end_reason::completed, false, false});
                 if (journal) record(activation_changed{tracked_.back(), std::nullopt});
-                if (hooks.on_audit) audit_close(w.a.id, *tracked_.back().ended, false, {}, t);
+                if (auditing()) audit_close(w.a.id, *tracked_.back().ended, false, {}, t);
                 continue;
             }
             auto v = assess(w.a, t);
-            if (hooks.on_audit) {
+            if (auditing()) {
                 audit_terms(w.a, t); // it may have changed while it waited for a reading
                 audit_assessment(w.a, v, false, t);
                 if (!v.ok) audit_close(w.a.id, end_reason::infeasible, true, v.reason, t);
@@ -889,7 +934,7 @@ private:
                 // The refusal and the confirmation it owes are kept as one event.
                 if (journal) record(activation_changed{a, refusal});
                 if (log) say(log_level::info, "activation " + a.a.id + " refused: " + v.reason);
-                if (hooks.on_activation_refused) hooks.on_activation_refused(a.a, v.reason);
+                fire<&agent_hooks::on_activation_refused>(a.a, v.reason);
                 tracked_.push_back(std::move(a));
                 owe(tracked_.back().a.id, std::move(refusal), t);
                 continue;
@@ -907,12 +952,12 @@ private:
     }
 
     void modified(tracked_activation& a, core_time t) {
-        if (hooks.on_audit) {
+        if (auditing()) {
             audit(a.a.id, t, audit_modified{request_of(a.a)});
             audit_terms(a.a, t);
         }
         auto v = assess(a.a, t);
-        if (hooks.on_audit) audit_assessment(a.a, v, false, t);
+        if (auditing()) audit_assessment(a.a, v, false, t);
         if (!v.ok) {
             if (log) say(log_level::warning, "activation " + a.a.id + " modified and no longer deliverable: " + v.reason);
             end(a, end_reason::infeasible, t, v.reason);
@@ -934,13 +979,13 @@ private:
         if (!why.empty() && (never_ran || prof_.unavailable_after_executing))
             c = confirmation{t.wall, confirmation_status::unavailable, why, std::nullopt};
         if (journal) record(activation_changed{a, c});
-        if (hooks.on_audit) audit_close(a.a.id, reason, a.phase == activation_phase::refused, why, t);
+        if (auditing()) audit_close(a.a.id, reason, a.phase == activation_phase::refused, why, t);
         if (a.phase == activation_phase::refused) {
             ++counters_.activations_refused;
-            if (hooks.on_activation_refused) hooks.on_activation_refused(a.a, why);
+            fire<&agent_hooks::on_activation_refused>(a.a, why);
         } else {
             ++counters_.activations_ended;
-            if (hooks.on_activation_ended) hooks.on_activation_ended(a.a, reason);
+            fire<&agent_hooks::on_activation_ended>(a.a, reason);
         }
         if (log) {
             std::string line = "activation " + a.a.id + " ended: " + std::string(to_string(reason));
@@ -970,7 +1015,7 @@ private:
         owed_.push_back({id, std::move(c), t.now, 0, 0, {}});
     }
 
-    // --- the audit trail: built only when hooks.on_audit is set ---
+    // --- the audit trail: built only when the on_audit hook is set ---
 
     // One activation's energy account, open from its receipt until its
     // window's energy is known (the first reading at or after the window's end).
@@ -1003,7 +1048,7 @@ private:
 
     template <class Data>
     void audit(std::string const& id, core_time t, Data&& data) {
-        hooks.on_audit(audit_record{t.wall, id, std::forward<Data>(data)});
+        hooks_->on_audit(audit_record{t.wall, id, std::forward<Data>(data)});
     }
     static audit_request request_of(activation const& a) {
         return audit_request{a.direction, a.power, a.start_time, a.end_time, a.status};
@@ -1126,7 +1171,7 @@ private:
         e.delivered_kwh = kilowatt_hours{m.delivered_kwh};
         e.samples = m.samples;
         m.done = true;
-        hooks.on_audit(*m.ended);
+        hooks_->on_audit(*m.ended);
     }
 
     // The activation is over; its `ended` record goes out when its energy is known.
@@ -1134,7 +1179,7 @@ private:
         auto* m = live_meter(id);
         audit_record r{t.wall, id, audit_ended{reason, refused, why, t.wall, t.wall, {}, {}, 0}};
         if (!m) { // received before the hook was attached: no account
-            hooks.on_audit(r);
+            hooks_->on_audit(r);
             return;
         }
         m->ended_at = t.wall;
@@ -1234,7 +1279,7 @@ private:
     void decide(core_time t) {
         if (!started_ || stopped_) return;
         integrate_soc(t.now);
-        if (!meters_.empty() && hooks.on_audit) audit_overdue(t);
+        if (!meters_.empty() && auditing()) audit_overdue(t);
         std::optional<mono_time> wake;
         auto consider = [&](mono_time at) {
             if (!wake || at < *wake) wake = at;
@@ -1472,7 +1517,7 @@ private:
                 continue;
             }
             o.in_flight = ++next_req_;
-            actions_.push(send_confirmation{o.in_flight, o.id, o.c, t.now + cfg_.confirm_retry_interval * 5});
+            actions_.push(queued_confirmation{o.in_flight, t.now + cfg_.confirm_retry_interval * 5});
         }
     }
 
@@ -1486,7 +1531,7 @@ private:
     std::optional<mono_time> awaiting_deadline_;
     std::vector<owed> owed_;
     std::vector<std::pair<std::string, mono_time>> apply_by_; // starting activation → when the device must have it
-    detail::fifo<core_action, 32> actions_;
+    detail::fifo<queued_action, 32> actions_;
     std::optional<mono_time> wake_;
 
     std::optional<device_op> dev_;
@@ -1526,10 +1571,11 @@ private:
     mono_time stop_deadline_{};     // telemetry after stop
     mono_time baseline_deadline_{}; // baseline commands after stop
 
-    // The audit trail's energy accounts (empty without hooks.on_audit).
+    // The audit trail's energy accounts (empty without the on_audit hook).
     std::vector<audit_meter> meters_;
     std::optional<audit_reading_point> audit_prev_; // the last reading with power
     std::vector<timestamp> audit_cuts_;              // reused by audit_attribute
+    std::unique_ptr<agent_hooks> hooks_;
 };
 
 } // namespace cleori
