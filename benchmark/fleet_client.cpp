@@ -12,8 +12,10 @@
 #include <cleori/device/simulated_battery.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <functional>
 #include <iostream>
 
 namespace asio = boost::asio;
@@ -28,7 +30,6 @@ int main(int argc, char** argv) {
                                                                        cleori::transport_options{.ca_file = o.ca}));
     std::vector<std::unique_ptr<cleori::simulated_battery>> batteries;
     std::vector<std::unique_ptr<cleori::agent<cleori::simulated_battery>>> agents;
-    std::vector<std::unique_ptr<asio::steady_timer>> starters;
     std::vector<bool> started(o.assets, false);
     bench::fleet_work w;
     for (std::size_t i = 0; i < o.assets; ++i) {
@@ -38,13 +39,22 @@ int main(int argc, char** argv) {
             cleori::agent_config{.token = bench::fleet_token(i), .telemetry_interval = o.telemetry,
                                  .poll_interval = o.poll},
             cleori::real_clock{}, cleori::default_retry{cleori::exponential_backoff{{.seed = i + 1}}}));
-        starters.push_back(std::make_unique<asio::steady_timer>(io, bench::start_offset(i, o)));
-        starters.back()->async_wait([&, i](boost::system::error_code) {
-            if (auto r = agents[i]->start()) started[i] = true;
-            else if (++w.start_failures <= 5)
-                std::cerr << "agent " << i << " did not start: " << r.error().message() << "\n";
-        });
     }
+    // One timer starts the agents in order, each at its offset (they grow with i).
+    auto const t0 = asio::steady_timer::clock_type::now();
+    asio::steady_timer starter(io);
+    std::size_t next = 0;
+    std::function<void()> start_due = [&] {
+        for (; next < o.assets && asio::steady_timer::clock_type::now() >= t0 + bench::start_offset(next, o); ++next) {
+            if (auto r = agents[next]->start()) started[next] = true;
+            else if (++w.start_failures <= 5)
+                std::cerr << "agent " << next << " did not start: " << r.error().message() << "\n";
+        }
+        if (next == o.assets) return;
+        starter.expires_at(t0 + bench::start_offset(next, o));
+        starter.async_wait([&](boost::system::error_code) { start_due(); });
+    };
+    asio::post(io, [&] { start_due(); });
     auto const cpu_before = bench::cpu_seconds();
     asio::steady_timer stop(io, o.duration);
     bool stopping = false;
