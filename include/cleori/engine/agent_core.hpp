@@ -353,7 +353,7 @@ public:
                 if (journal) record(sample_taken{outbox_.live()->seq, *smp});
                 if (gone) {
                     evicted(*gone);
-                    fire<&agent_hooks::on_telemetry_dropped>(1);
+                    fire<&agent_hooks::on_telemetry_dropped>(std::size_t{1});
                 }
             }
             if (smp->soc) soc_known(t);
