@@ -317,9 +317,9 @@ struct loopback_rig {
 } // namespace
 
 // The whole client path per request: the agent's decision, the API client's
-// call and the transport's exchange, with their handlers in the agent's and
-// the transport's handler memory. The request is borrowed (the token, the
-// target and the body are the client's, written into the transport's
+// call and the transport's exchange, with their handlers in the thread's
+// handler pool. The request is borrowed (the token, and the target and body
+// in strings the thread lends, written into the transport's
 // request buffer), the response is lent from the transport's buffers, and
 // the page is read into the last poll's activations. Nothing allocates.
 BOOST_AUTO_TEST_CASE(a_whole_agent_over_loopback_allocates_nothing_per_cycle,

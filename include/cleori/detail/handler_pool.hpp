@@ -1,6 +1,7 @@
 #pragma once
-// Memory for the completion handlers of agents' operations (requests, device
-// calls, the timer wait), shared by every agent that runs on a thread. Asio
+// Memory for the completion handlers of agents' and transports' operations
+// (requests, device calls, timer waits, reads, writes and deadlines), shared
+// by everything that runs on a thread. Asio
 // allocates each pending operation through its handler's associated
 // allocator; this one keeps freed blocks on the freeing thread, one list per
 // 64-byte size class, and hands them out again. A thread that serves a fleet
@@ -10,8 +11,8 @@
 // then. Once warm, a steady state of operations does not touch the heap.
 //
 // Asio's own recycling cache holds two blocks per thread, which a fleet of
-// agents, or one agent with a timer, a device call and requests pending,
-// outgrows at once.
+// agents, or one agent with a timer, a device call and a request pending on
+// its transport, outgrows at once.
 //
 // The allocator is stateless: any copy frees what any other allocated, so a
 // handler may outlive the agent that made it. A block freed on another thread

@@ -476,7 +476,7 @@ public:
 
     /// @brief A confirmation request completed (`failure` empty: acknowledged).
     void on_confirmation(core_time t, std::uint64_t request, call_failure const* failure) {
-        auto it = std::find_if(owed_.begin(), owed_.end(), [&](owed const& o) { return o.in_flight == request; });
+        auto const it = owed_in_flight(request);
         if (it == owed_.end()) return;
         it->in_flight = 0;
         if (auditing()) {
@@ -535,8 +535,7 @@ public:
     std::optional<core_action> next_action() {
         while (auto q = actions_.pop()) {
             if (auto const* c = std::get_if<queued_confirmation>(&*q)) {
-                auto const it =
-                    std::find_if(owed_.begin(), owed_.end(), [&](owed const& o) { return o.in_flight == c->request; });
+                auto const it = owed_in_flight(c->request);
                 if (it == owed_.end()) continue; // (an in-flight entry stays until its outcome is reported)
                 return std::optional<core_action>(std::in_place,
                                                   send_confirmation{c->request, it->id, it->c, c->deadline});
@@ -627,6 +626,10 @@ private:
         std::uint64_t in_flight; // request id, 0 when none
         std::optional<confirmation> then;
     };
+    // The owed confirmation whose request `request` is, or end().
+    std::vector<owed>::iterator owed_in_flight(std::uint64_t request) {
+        return std::find_if(owed_.begin(), owed_.end(), [&](owed const& o) { return o.in_flight == request; });
+    }
     struct soc_reading {
         percent soc;
         mono_time at;

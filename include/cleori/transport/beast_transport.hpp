@@ -21,7 +21,7 @@
 #include <cleori/detail/append.hpp>
 #include <cleori/detail/byte_set.hpp>
 #include <cleori/detail/fifo.hpp>
-#include <cleori/detail/handler_memory.hpp>
+#include <cleori/detail/handler_pool.hpp>
 #include <cleori/error.hpp>
 #include <cleori/transport/http.hpp>
 #include <cleori/transport/url.hpp>
@@ -339,13 +339,13 @@ private:
     // executor, so that Beast's operations, which otherwise associate a
     // work-tracking copy of it, complete without a dispatch (and its
     // allocation) through the polymorphic executor; its operations' memory
-    // comes from the transport's handler memory.
+    // comes from the thread's handler pool.
     struct bound_handler {
         using executor_type = boost::asio::any_io_executor;
-        using allocator_type = handler_allocator<void>;
+        using allocator_type = pooled_allocator<void>;
         std::shared_ptr<basic_beast_transport_impl> self;
         executor_type get_executor() const noexcept { return self->ex_; }
-        allocator_type get_allocator() const noexcept { return allocator_type(self->memory_); }
+        allocator_type get_allocator() const noexcept { return {}; }
     };
 
     // The handler for one step of the current exchange; a close() voids even
@@ -503,7 +503,6 @@ private:
     }
 
     executor_type ex_;
-    std::shared_ptr<handler_memory> memory_ = std::make_shared<handler_memory>();
     transport_options opt_;
     boost::asio::ssl::context ssl_ctx_;
     base_url url_;
@@ -514,7 +513,7 @@ private:
     std::optional<boost::beast::ssl_stream<boost::asio::ip::tcp::socket>> tls_;
     // The current exchange's deadline, one wait per exchange. (Beast's
     // tcp_stream would arm a timer per read and write, each wait allocated
-    // outside any handler memory.)
+    // outside the handler pool.)
     boost::asio::steady_timer deadline_timer_{ex_};
     std::uint64_t exchange_ = 0; // numbers the deadline waits: an old one is ignored
     bool timed_out_ = false;     // the deadline passed: the pending operation was cancelled for it
