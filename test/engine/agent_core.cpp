@@ -8,6 +8,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <cmath>
 #include <map>
 #include <set>
 #include <type_traits>
@@ -635,4 +636,64 @@ BOOST_AUTO_TEST_CASE(a_new_sample_interrupts_a_back_fill_and_goes_first) {
     BOOST_TEST(live >= 20u);
 }
 
+
+// A driver can reach a command late: a journal write or a hook that took
+// long, a thread that was busy. The command says until when it is right.
+BOOST_AUTO_TEST_CASE(a_command_reached_after_its_activation_ended_is_withdrawn_and_nothing_is_counted_against_the_device) {
+    rig r;
+    r.served.push_back(r.make("short", up, 60, 2, 0.5)); // 2 s .. 2.5 s
+    r.served.push_back(r.make("long", down, 20, 2, 60));  // 2 s .. 62 s
+    r.start();
+    r.commands_hang = true; // the driver holds the command instead of sending it
+    r.run_until(2.2);
+    BOOST_TEST_REQUIRE(r.hung_commands.size() == 1u);
+    auto const cmd = r.hung_commands.back();
+    BOOST_TEST(cmd.setpoint.in_kw() == -40.0);
+    // The first share to end bounds the command, whatever the order of the shares.
+    BOOST_TEST((cmd.valid_until == r.get("short").a.end_time.value()));
+    r.commands_hang = false;
+
+    r.step_to(r.start_mono + ms{2600}); // it gets to it after "short" ended
+    BOOST_TEST_REQUIRE((r.wall >= cmd.valid_until));
+    r.core.on_device_command_withdrawn(r.t(), cmd.op);
+    r.serve();
+    r.run_for(2);
+    auto const& k = r.core.counters();
+    BOOST_TEST(k.commands_withdrawn == 1u);
+    BOOST_TEST(k.setpoint_failures == 0u);
+    BOOST_TEST(k.device_timeouts == 0u);
+    // At once, the command without the ended share; the device never got -40 kW.
+    std::vector<std::pair<double, double>> since_start;
+    for (auto const& c : r.accepted)
+        if (c.first >= 2.0) since_start.push_back(c);
+    BOOST_TEST_REQUIRE(!since_start.empty());
+    BOOST_TEST(std::abs(since_start.front().first - 2.6) < 1e-9);
+    for (auto const& [at, kw] : since_start) BOOST_TEST(kw == 20.0, kw << " kW accepted at " << at << " s");
+    BOOST_TEST((r.get("long").phase == cleori::activation_phase::executing));
+    BOOST_TEST(r.of("long").size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_command_withdrawn_before_any_share_ended_comes_back_after_the_retry_pause_not_at_once) {
+    rig r;
+    r.served.push_back(r.make("a", up, 60, 2, 60));
+    r.start();
+    r.commands_hang = true;
+    r.run_until(2.1);
+    BOOST_TEST_REQUIRE(r.hung_commands.size() == 1u);
+    auto const cmd = r.hung_commands.back();
+    r.commands_hang = false;
+    auto const issued = r.commands.size();
+    r.core.on_device_command_withdrawn(r.t(), cmd.op); // early: a driver's mistake
+    r.serve();
+    BOOST_TEST(r.commands.size() == issued); // not straight back (a driver doing this would spin)
+    r.core.on_device_command_withdrawn(r.t(), cmd.op); // twice, or for an unknown op: ignored
+    r.core.on_device_command_withdrawn(r.t(), cmd.op + 100);
+    r.run_for(1);
+    BOOST_TEST(r.core.counters().commands_withdrawn == 1u);
+    BOOST_TEST_REQUIRE(r.commands.size() == issued + 1);
+    double const pause = std::chrono::duration<double>(r.core.command_retry_pause()).count();
+    BOOST_TEST(r.commands.back().first >= 2.1 + pause - 1e-9);
+    BOOST_TEST(r.plant_power == -60.0);
+    BOOST_TEST(r.of("a").size() == 1u);
+}
 BOOST_AUTO_TEST_SUITE_END()

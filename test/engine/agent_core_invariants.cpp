@@ -370,7 +370,11 @@ private:
             if (a->a.start_time > w || (a->a.end_time && w >= *a->a.end_time) || a->a.is_cancellation() ||
                 a->a.status == cleori::activation_status::completed)
                 fail("I3 window: command carries " + id + " outside its window or withdrawn");
+            if (a->a.end_time && c.valid_until > *a->a.end_time)
+                fail("I3 window: command valid until after the end of " + id);
         }
+        // A driver checks `valid_until` when it gets to the command; this one gets there at once.
+        if (w >= c.valid_until) fail("I3 window: command issued already past its valid_until");
         if (std::abs(sum.in_kw() - c.setpoint.in_kw()) > 1e-9) fail("I2 sum: command setpoint differs from its shares");
         if (c.setpoint > plant_ratings.max_charge || c.setpoint < -plant_ratings.max_discharge)
             fail("I2 sum: command " + std::to_string(c.setpoint.in_kw()) + " kW outside the ratings");

@@ -25,9 +25,27 @@ namespace {
 
 cleori::timestamp const t0 = cleori::parse_rfc3339("2026-11-26T12:00:00Z").value();
 
+// The file_store, whose next activation record can take a while of virtual
+// time to write (a slow disk: an fsync on a busy SD card).
+struct slow_journal {
+    cleori::file_store file;
+    cleori::manual_clock clock;
+    std::optional<cleori::mono_time::duration>* stall;
+
+    cleori::result<cleori::store_image> load() { return file.load(); }
+    cleori::result<void> append(cleori::store_record const& r) {
+        auto kept = file.append(r);
+        if (*stall && std::holds_alternative<cleori::activation_changed>(r)) {
+            clock.advance(**stall);
+            stall->reset();
+        }
+        return kept;
+    }
+};
+
 struct journaled_virtual_time : cleori::default_policies {
     using clock = cleori::manual_clock;
-    using store = cleori::file_store;
+    using store = slow_journal;
 };
 
 struct restart_fixture {
@@ -58,6 +76,7 @@ struct restart_fixture {
     battery_type battery{clock, 50.0_pct}; // the physical battery outlives every agent
     std::vector<std::unique_ptr<life>> lives;
     int journals = 0;
+    std::optional<cleori::mono_time::duration> next_stall; // of the next activation record written
 
     // Starts an agent on `journal`.
     life& boot(std::filesystem::path const& journal) {
@@ -65,7 +84,7 @@ struct restart_fixture {
         auto store = cleori::file_store::open(journal);
         BOOST_TEST_REQUIRE(store.has_value(), store.error().message());
         l.agent.emplace(battery, l.transport, cleori::agent_config{.token = "token-A"}, clock, cleori::default_retry{},
-                        std::move(*store));
+                        slow_journal{std::move(*store), clock, &next_stall});
         l.agent->set_logger([&l](cleori::log_level, std::string_view line) { l.log.emplace_back(line); });
         auto started = l.agent->start();
         BOOST_TEST_REQUIRE(started.has_value(), started.error().message());
@@ -158,6 +177,27 @@ BOOST_AUTO_TEST_CASE(an_activation_that_ended_while_the_agent_was_dead_is_not_re
     run(second, 5min);
     BOOST_TEST(setpoints_since(restarted_at) == std::vector<double>({0.0}));
     BOOST_TEST(cleori.confirmations_of("short") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_journal_write_that_outlasts_the_window_sends_no_power_after_it) {
+    cleori.activations.push_back(make("edge", 60.0_kW, 10s, 30s)); // 10 s .. 40 s
+    auto& only = boot(dir / "journal");
+    run(only, 33s);
+    BOOST_TEST(battery.commanded() == -60.0_kW);
+    cleori.activations.front().power = 80.0_kW; // modified: seen by the poll at 35 s,
+    next_stall = 6s;                            // whose journal write takes 6 s
+    run(only, 10s);
+    // The agent decided at 35 s to go to -80 kW and got to the battery at
+    // 41 s: that command is withdrawn, and the battery goes to baseline.
+    auto const end = t0 + 40s;
+    for (auto const& c : battery.commands())
+        if (c.time >= end)
+            BOOST_TEST(c.setpoint.in_kw() == 0.0, c.setpoint.in_kw() << " kW at " << cleori::to_rfc3339(c.time));
+    BOOST_TEST(only.agent->counters().commands_withdrawn == 1u);
+    BOOST_TEST(only.agent->counters().setpoint_failures == 0u);
+    BOOST_TEST((battery.commands().back().time == t0 + 41s));
+    BOOST_TEST(battery.commanded() == 0.0_kW);
+    BOOST_TEST(cleori.confirmations_of("edge") == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(a_refusal_survives_and_is_not_reconsidered) {

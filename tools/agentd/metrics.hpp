@@ -135,6 +135,7 @@ inline std::string render_metrics(std::vector<asset_metrics> const& assets, cleo
         {"cleori_activations_invalid_total", "Activations a poll carried that could not be read", &k::activations_invalid},
         {"cleori_activations_resumed_total", "Activations ended for lost contact, then served again and resumed", &k::activations_resumed},
         {"cleori_device_late_answers_total", "Device answers that came after their deadline", &k::device_late_answers},
+        {"cleori_commands_withdrawn_total", "Setpoint commands not sent because an activation in them had ended by then", &k::commands_withdrawn},
         {"cleori_samples_restored_total", "Unsent samples read back from the journal at start", &k::samples_restored},
         {"cleori_activations_restored_total", "Activations read back from the journal at start", &k::activations_restored},
         {"cleori_confirmations_restored_total", "Owed confirmations read back from the journal at start", &k::confirmations_restored},

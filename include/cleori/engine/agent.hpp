@@ -327,6 +327,12 @@ private:
             }));
         }
         void perform(command_device a) {
+            // Reached late (a journal write, a busy thread), the command
+            // would carry an ended activation's power past its window.
+            if (clock.wall_now() >= a.valid_until) {
+                core.on_device_command_withdrawn(now(), a.op);
+                return;
+            }
             device.async_apply_setpoint(a.setpoint,
                                         bound([self = this->shared_from_this(), op = a.op](boost::system::error_code ec) {
                                             self->core.on_device_command(self->now(), op, ec);

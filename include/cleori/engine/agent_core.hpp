@@ -91,6 +91,7 @@ struct agent_counters {
     std::uint64_t setpoint_failures = 0;     ///< setpoint commands the device refused or did not answer in time
     std::uint64_t device_timeouts = 0;       ///< device operations that missed their deadline
     std::uint64_t device_late_answers = 0;   ///< answers that came after their deadline (ignored)
+    std::uint64_t commands_withdrawn = 0;    ///< commands not sent: their driver reached them after `valid_until`
     std::uint64_t soc_limit_stops = 0;       ///< times a direction went to 0 kW at a SoC limit
     std::uint64_t store_failures = 0;        ///< events the store could not keep (logged; the agent goes on)
     std::uint64_t samples_restored = 0;      ///< unsent samples read back from the store at start
@@ -176,6 +177,13 @@ struct command_device {
     /// Activation id → its part of the setpoint. Owned by the core: valid
     /// until this command's outcome is reported or its deadline passes.
     std::span<std::pair<std::string, kilowatts> const> shares;
+    /// The wall time at which the first of `shares` ends (`timestamp::max()`
+    /// when none does). A driver that gets to the command only at or after
+    /// it (a slow journal write, a busy thread) must not send it: the power
+    /// would reach the device outside its window. It reports
+    /// `agent_core::on_device_command_withdrawn` instead, and the core
+    /// decides again with the activation ended.
+    timestamp valid_until = timestamp::max();
 };
 struct send_telemetry {
     std::uint64_t request;
@@ -414,6 +422,25 @@ public:
                 owe(a->a.id, c, t);
             }
         }
+        decide(t);
+    }
+
+    /// @brief The driver did not send command `op`: it got to it at or after
+    /// the command's `valid_until`. Nothing reached the device, so nothing is
+    /// counted against it; the core decides again at `t`, where the activation
+    /// that ended is no longer in the setpoint.
+    void on_device_command_withdrawn(core_time t, std::uint64_t op) {
+        if (!dev_ || dev_->op != op || dev_->kind != op_kind::command) return;
+        auto const done = std::move(*dev_);
+        dev_.reset();
+        ++counters_.commands_withdrawn;
+        // Withdrawn before any share ended, the same command would come back
+        // at once: a pause keeps a driver that withdraws early from spinning.
+        bool const any_ended = std::any_of(done.shares.begin(), done.shares.end(), [&](auto const& share) {
+            auto const* a = find(share.first);
+            return !a || !is_running(a->phase) || t.wall >= runs_until(*a);
+        });
+        if (!any_ended) command_retry_at_ = t.now + command_retry_pause();
         decide(t);
     }
 
@@ -1339,10 +1366,14 @@ private:
                 last_op_ = op_kind::command;
                 std::vector<std::pair<std::string, kilowatts>> shares;
                 shares.reserve(running);
-                for (auto const& a : tracked_)
-                    if (is_running(a.phase)) shares.emplace_back(a.a.id, a.setpoint);
+                auto valid_until = timestamp::max();
+                for (auto const& a : tracked_) {
+                    if (!is_running(a.phase)) continue;
+                    shares.emplace_back(a.a.id, a.setpoint);
+                    valid_until = std::min(valid_until, runs_until(a));
+                }
                 dev_ = device_op{++next_op_, op_kind::command, desired, t.now + device_timeout(), std::move(shares)};
-                actions_.push(command_device{dev_->op, desired, dev_->deadline, dev_->shares});
+                actions_.push(command_device{dev_->op, desired, dev_->deadline, dev_->shares, valid_until});
             } else if (!stopping_ && (read_due_ || soc_read_wanted_)) {
                 start_read(t);
             }
@@ -1394,6 +1425,12 @@ private:
         wake_ = wake;
     }
 
+    // When a committed activation ends by itself: at its end, or, open-ended,
+    // once Cleori has not shown it for the grace period (`phases`).
+    timestamp runs_until(tracked_activation const& a) const {
+        return a.a.end_time ? *a.a.end_time : std::max(a.last_seen + prof_.open_ended_grace, a.a.start_time);
+    }
+
     template <class Consider>
     void phases(core_time t, Consider&& consider) {
         for (auto& a : tracked_) {
@@ -1428,8 +1465,7 @@ private:
                 consider(it->second);
             }
             if (a.phase == activation_phase::scheduled) consider(mono_of(a.a.start_time, t));
-            if (a.a.end_time) consider(mono_of(*a.a.end_time, t));
-            else consider(mono_of(std::max(a.last_seen + prof_.open_ended_grace, a.a.start_time), t));
+            consider(mono_of(runs_until(a), t));
         }
         std::erase_if(apply_by_, [&](auto const& e) {
             auto const* a = find(e.first);
