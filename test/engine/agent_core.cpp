@@ -696,4 +696,29 @@ BOOST_AUTO_TEST_CASE(a_command_withdrawn_before_any_share_ended_comes_back_after
     BOOST_TEST(r.plant_power == -60.0);
     BOOST_TEST(r.of("a").size() == 1u);
 }
+// NTP steps a fast clock back to before a running activation's start: by
+// the corrected clock the window has not begun, so its power waits for it.
+BOOST_AUTO_TEST_CASE(a_wall_clock_stepping_back_before_the_start_holds_the_power_until_the_start_again) {
+    rig r;
+    r.served.push_back(r.make("a", up, 60, 2, 60)); // 2 s .. 62 s
+    r.start();
+    r.run_until(3);
+    BOOST_TEST_REQUIRE(r.plant_power == -60.0);
+    BOOST_TEST_REQUIRE(r.of("a").size() == 1u);
+    r.wall -= 2500ms; // the wall clock now reads 0.5 s: 1.5 s before the start
+    r.core.on_wake(r.t());
+    r.serve();
+    BOOST_TEST(r.plant_power == 0.0);
+    BOOST_TEST((r.get("a").phase == cleori::activation_phase::scheduled));
+    BOOST_TEST(r.logged(cleori::log_level::warning, "activation a waits for its start again"));
+    r.run_for(1.4); // 1.9 s on the wall clock
+    BOOST_TEST(r.plant_power == 0.0);
+    r.run_for(0.2); // past the start
+    BOOST_TEST(r.plant_power == -60.0);
+    BOOST_TEST((r.get("a").phase == cleori::activation_phase::executing));
+    r.run_for(70);
+    BOOST_TEST(r.plant_power == 0.0);
+    BOOST_TEST(r.of("a").size() == 1u); // `executing` once, and nothing more
+}
+
 BOOST_AUTO_TEST_SUITE_END()

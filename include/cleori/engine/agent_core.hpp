@@ -1443,6 +1443,15 @@ private:
                 end(a, end_reason::lost_contact, t, {});
                 continue;
             }
+            // The wall clock stepped back before the start (it was fast): the
+            // window has not begun after all, and the share leaves the setpoint
+            // until it does. An `executing` already sent is not sent again.
+            if (is_running(a.phase) && t.wall < a.a.start_time) {
+                bool const was_executing = a.phase == activation_phase::executing;
+                a.phase = activation_phase::scheduled;
+                if (log) say(log_level::warning, "activation " + a.a.id + " waits for its start again: the wall clock stepped back before it");
+                if (was_executing && journal) record(activation_changed{a, std::nullopt});
+            }
             if (a.phase == activation_phase::scheduled && control_ready_ && t.wall >= a.a.start_time)
                 a.phase = activation_phase::starting;
             if (a.phase == activation_phase::starting) {
