@@ -402,6 +402,7 @@ BOOST_AUTO_TEST_CASE(an_activation_ended_for_lost_contact_is_resumed_when_served
     BOOST_TEST(r.plant_power == -30.0);
     BOOST_TEST(r.of("open").size() == 1u); // executing was confirmed once, before the outage
     BOOST_TEST(r.core.counters().activations_resumed == 1u);
+    BOOST_TEST(r.core.counters().activations_applied == 1u); // one activation, resumed, not a second one
 }
 
 BOOST_AUTO_TEST_CASE(one_failing_confirmation_does_not_block_the_others) {
@@ -719,6 +720,7 @@ BOOST_AUTO_TEST_CASE(a_wall_clock_stepping_back_before_the_start_holds_the_power
     r.run_for(70);
     BOOST_TEST(r.plant_power == 0.0);
     BOOST_TEST(r.of("a").size() == 1u); // `executing` once, and nothing more
+    BOOST_TEST(r.core.counters().activations_applied == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -82,7 +82,7 @@ struct agent_counters {
     std::uint64_t activations_received = 0;  ///< distinct activation ids accepted for consideration
     std::uint64_t activations_invalid = 0;   ///< activations the poll carried but could not be read
     std::uint64_t activations_refused = 0;   ///< reported unavailable before they ran
-    std::uint64_t activations_applied = 0;   ///< started executing (the device accepted their share)
+    std::uint64_t activations_applied = 0;   ///< started executing (the device accepted their share); once each
     std::uint64_t activations_ended = 0;     ///< ended (any reason)
     std::uint64_t activations_resumed = 0;   ///< ended for lost contact, then served again and resumed
     std::uint64_t confirmations_sent = 0;    ///< confirmations acknowledged
@@ -407,13 +407,15 @@ public:
                 auto* a = find(id);
                 if (!a || a->phase != activation_phase::starting || a->setpoint != share) continue;
                 a->phase = activation_phase::executing;
-                ++counters_.activations_applied;
                 if (a->executing_sent) {
-                    // Resumed after lost contact: Cleori has its confirmation already.
+                    // Resumed (after lost contact, or a wall clock stepped back
+                    // before its start): Cleori has its confirmation already,
+                    // and the activation was counted when it first ran.
                     if (journal) record(activation_changed{*a, std::nullopt});
                     continue;
                 }
                 a->executing_sent = true;
+                ++counters_.activations_applied;
                 confirmation c{t.wall, confirmation_status::executing, std::nullopt, a->setpoint};
                 // Executing and the confirmation it owes, as one event.
                 if (journal) record(activation_changed{*a, c});
@@ -1435,12 +1437,10 @@ private:
     void phases(core_time t, Consider&& consider) {
         for (auto& a : tracked_) {
             if (!is_committed(a.phase)) continue;
-            if (a.a.end_time && t.wall >= *a.a.end_time) {
-                end(a, end_reason::completed, t, {});
-                continue;
-            }
-            if (!a.a.end_time && t.wall >= a.last_seen + prof_.open_ended_grace && t.wall >= a.a.start_time) {
-                end(a, end_reason::lost_contact, t, {});
+            // One rule for when a window is over, shared with `valid_until`
+            // and the withdrawal check, so they cannot disagree.
+            if (t.wall >= runs_until(a)) {
+                end(a, a.a.end_time ? end_reason::completed : end_reason::lost_contact, t, {});
                 continue;
             }
             // The wall clock stepped back before the start (it was fast): the
