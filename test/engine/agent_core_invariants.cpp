@@ -54,7 +54,7 @@ struct script {
 class scenario {
 public:
     explicit scenario(std::uint64_t seed, bool tracing)
-        : seed_(seed), rng_(seed), driver_rng_(seed ^ 0x9e3779b97f4a7c15ULL), tracing_(tracing) {
+        : seed_(seed), rng_(seed), more_rng_(seed ^ 0x9e3779b97f4a7c15ULL), tracing_(tracing) {
         build();
     }
 
@@ -86,9 +86,10 @@ private:
     // --- the world ---
     std::uint64_t seed_;
     std::mt19937_64 rng_;
-    // The driver's faults draw from a stream of their own, so that a seed
-    // whose driver is prompt plays the scenario it played before they existed.
-    std::mt19937_64 driver_rng_;
+    // The cases added later (back-to-back activations, a blocked driver)
+    // draw from a stream of their own, so that a seed without them plays the
+    // scenario it played before they existed.
+    std::mt19937_64 more_rng_;
     bool tracing_;
     std::vector<std::string> trace_;
     std::string summary_;
@@ -257,6 +258,23 @@ private:
             if (chance(0.15)) s.vanish_at = s.visible_at + rand_ms(ms{0}, ms{300000});
             scripts_.push_back(s);
         }
+        // Back to back, as consecutive quarter-hours run: one starts up to
+        // 1 s before another ends, so a command made as it starts is valid
+        // only until that end (and a blocked driver may reach it after).
+        if (std::uniform_real_distribution<double>(0, 1)(more_rng_) < 0.3) {
+            auto const& first = scripts_[std::uniform_int_distribution<std::size_t>(0, scripts_.size() - 1)(more_rng_)];
+            if (first.a.end_time) {
+                script s;
+                s.a = first.a;
+                s.a.id = "a" + std::to_string(scripts_.size());
+                s.a.power = kilowatts{std::round(std::uniform_real_distribution<double>(10, 150)(more_rng_))};
+                s.a.start_time = *first.a.end_time - ms{std::uniform_int_distribution<ms::rep>(0, 1000)(more_rng_)};
+                s.a.end_time = s.a.start_time + ms{std::uniform_int_distribution<ms::rep>(10000, 400000)(more_rng_)};
+                s.a.status = cleori::activation_status::pending;
+                s.visible_at = first.visible_at;
+                scripts_.push_back(s);
+            }
+        }
         // Clock steps of the wall clock.
         if (chance(0.1)) {
             auto const step = rand_ms(ms{-3000}, ms{3000});
@@ -283,9 +301,9 @@ private:
                 pump("stop");
             });
         }
-        if (std::uniform_real_distribution<double>(0, 1)(driver_rng_) < 0.2) {
-            p_blocked_ = std::uniform_real_distribution<double>(0.1, 0.6)(driver_rng_);
-            max_block_ = ms{std::uniform_int_distribution<ms::rep>(100, 2000)(driver_rng_)};
+        if (std::uniform_real_distribution<double>(0, 1)(more_rng_) < 0.2) {
+            p_blocked_ = std::uniform_real_distribution<double>(0.1, 0.6)(more_rng_);
+            max_block_ = ms{std::uniform_int_distribution<ms::rep>(100, 2000)(more_rng_)};
         }
         core_.emplace(plant_ratings, cfg_, prof);
         if (tracing_) core_->log = [this](cleori::log_level, std::string_view line) { note("core: " + std::string(line)); };
@@ -298,7 +316,7 @@ private:
         };
         std::ostringstream os;
         os << "seed " << seed_ << ": telemetry " << cfg_.telemetry_interval.count() << " ms, poll "
-           << cfg_.poll_interval.count() << " ms, soc " << soc_ << " %, " << n << " activations, device fail/hang/late "
+           << cfg_.poll_interval.count() << " ms, soc " << soc_ << " %, " << scripts_.size() << " activations, device fail/hang/late "
            << p_fail_ << "/" << p_hang_ << "/" << p_late_ << ", 503/429 " << p_503_ << "/" << p_429_ << " (Retry-After "
            << retry_after_.count() << " ms), " << outages_.size() << " outage(s), " << device_dead_.size()
            << " device fault window(s), driver blocks " << p_blocked_ << " (up to " << max_block_.count() << " ms)";
@@ -400,12 +418,12 @@ private:
                 until = std::min(until, a->a.end_time ? *a->a.end_time
                                                       : std::max(a->last_seen + grace_, a->a.start_time));
         if (c.valid_until != until) fail("I3 window: command's valid_until is not the first end among its shares");
-        if (p_blocked_ > 0 && std::uniform_real_distribution<double>(0, 1)(driver_rng_) < p_blocked_) {
+        if (p_blocked_ > 0 && std::uniform_real_distribution<double>(0, 1)(more_rng_) < p_blocked_) {
             // Blocked for a while, but not past the command's deadline: a
             // driver that overran it would be answering a command the core
             // has given up on.
             auto const room = std::chrono::duration_cast<ms>(c.deadline - now_) / 2;
-            auto const d = ms{std::uniform_int_distribution<ms::rep>(1, std::max<ms::rep>(1, std::min(max_block_, room).count()))(driver_rng_)};
+            auto const d = ms{std::uniform_int_distribution<ms::rep>(1, std::max<ms::rep>(1, std::min(max_block_, room).count()))(more_rng_)};
             note("driver blocked " + std::to_string(d.count()) + " ms before command #" + std::to_string(c.op));
             blocked_.push_back({now_, now_ + d});
             last_issued_ = c.setpoint.in_kw(); // commanded: a drift meanwhile is not the core's
