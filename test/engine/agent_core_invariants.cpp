@@ -161,14 +161,18 @@ private:
     mono_time last_wake_{};
     int wakes_at_same_time_ = 0;
 
-    double unif(double a, double b) { return std::uniform_real_distribution<double>(a, b)(rng_); }
-    bool chance(double p) { return unif(0, 1) < p; }
+    // Draws from either stream; the overloads without one use rng_.
+    static double unif(std::mt19937_64& g, double a, double b) { return std::uniform_real_distribution<double>(a, b)(g); }
+    static bool chance(std::mt19937_64& g, double p) { return unif(g, 0, 1) < p; }
+    static std::size_t index(std::mt19937_64& g, std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(g); }
+    static ms rand_ms(std::mt19937_64& g, ms a, ms b) { return ms{std::uniform_int_distribution<ms::rep>(a.count(), b.count())(g)}; }
+    double unif(double a, double b) { return unif(rng_, a, b); }
+    bool chance(double p) { return chance(rng_, p); }
     template <class T>
     T pick(std::initializer_list<T> xs) {
-        auto i = std::uniform_int_distribution<std::size_t>(0, xs.size() - 1)(rng_);
-        return *(xs.begin() + static_cast<std::ptrdiff_t>(i));
+        return *(xs.begin() + static_cast<std::ptrdiff_t>(index(rng_, xs.size())));
     }
-    ms rand_ms(ms a, ms b) { return ms{std::uniform_int_distribution<ms::rep>(a.count(), b.count())(rng_)}; }
+    ms rand_ms(ms a, ms b) { return rand_ms(rng_, a, b); }
 
     cleori::timestamp true_wall() const {
         return wall0_ + std::chrono::duration_cast<cleori::timestamp::duration>(now_ - t0_);
@@ -261,15 +265,15 @@ private:
         // Back to back, as consecutive quarter-hours run: one starts up to
         // 1 s before another ends, so a command made as it starts is valid
         // only until that end (and a blocked driver may reach it after).
-        if (std::uniform_real_distribution<double>(0, 1)(more_rng_) < 0.3) {
-            auto const& first = scripts_[std::uniform_int_distribution<std::size_t>(0, scripts_.size() - 1)(more_rng_)];
+        if (chance(more_rng_, 0.3)) {
+            auto const& first = scripts_[index(more_rng_, scripts_.size())];
             if (first.a.end_time) {
                 script s;
                 s.a = first.a;
                 s.a.id = "a" + std::to_string(scripts_.size());
-                s.a.power = kilowatts{std::round(std::uniform_real_distribution<double>(10, 150)(more_rng_))};
-                s.a.start_time = *first.a.end_time - ms{std::uniform_int_distribution<ms::rep>(0, 1000)(more_rng_)};
-                s.a.end_time = s.a.start_time + ms{std::uniform_int_distribution<ms::rep>(10000, 400000)(more_rng_)};
+                s.a.power = kilowatts{std::round(unif(more_rng_, 10, 150))};
+                s.a.start_time = *first.a.end_time - rand_ms(more_rng_, ms{0}, ms{1000});
+                s.a.end_time = s.a.start_time + rand_ms(more_rng_, ms{10000}, ms{400000});
                 s.a.status = cleori::activation_status::pending;
                 s.visible_at = first.visible_at;
                 scripts_.push_back(s);
@@ -301,9 +305,9 @@ private:
                 pump("stop");
             });
         }
-        if (std::uniform_real_distribution<double>(0, 1)(more_rng_) < 0.2) {
-            p_blocked_ = std::uniform_real_distribution<double>(0.1, 0.6)(more_rng_);
-            max_block_ = ms{std::uniform_int_distribution<ms::rep>(100, 2000)(more_rng_)};
+        if (chance(more_rng_, 0.2)) {
+            p_blocked_ = unif(more_rng_, 0.1, 0.6);
+            max_block_ = rand_ms(more_rng_, ms{100}, ms{2000});
         }
         core_.emplace(plant_ratings, cfg_, prof);
         if (tracing_) core_->log = [this](cleori::log_level, std::string_view line) { note("core: " + std::string(line)); };
@@ -418,12 +422,12 @@ private:
                 until = std::min(until, a->a.end_time ? *a->a.end_time
                                                       : std::max(a->last_seen + grace_, a->a.start_time));
         if (c.valid_until != until) fail("I3 window: command's valid_until is not the first end among its shares");
-        if (p_blocked_ > 0 && std::uniform_real_distribution<double>(0, 1)(more_rng_) < p_blocked_) {
+        if (p_blocked_ > 0 && chance(more_rng_, p_blocked_)) {
             // Blocked for a while, but not past the command's deadline: a
             // driver that overran it would be answering a command the core
             // has given up on.
             auto const room = std::chrono::duration_cast<ms>(c.deadline - now_) / 2;
-            auto const d = ms{std::uniform_int_distribution<ms::rep>(1, std::max<ms::rep>(1, std::min(max_block_, room).count()))(more_rng_)};
+            auto const d = rand_ms(more_rng_, ms{1}, std::max(ms{1}, std::min(max_block_, room)));
             note("driver blocked " + std::to_string(d.count()) + " ms before command #" + std::to_string(c.op));
             blocked_.push_back({now_, now_ + d});
             last_issued_ = c.setpoint.in_kw(); // commanded: a drift meanwhile is not the core's
