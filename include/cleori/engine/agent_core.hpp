@@ -205,14 +205,20 @@ struct send_confirmation {
 using core_action = std::variant<read_device, command_device, send_telemetry, poll_activations, send_confirmation>;
 /// @}
 
-/// @brief The agent's decisions. See the file comment.
-class agent_core {
+/// @brief The agent's decisions. See the file comment. Name it as
+/// `cleori::agent_core`.
+///
+/// A class template only so that its member functions are compiled where a
+/// core is used: a translation unit that includes the headers but makes no
+/// agent does not pay for them. `Unused` has no other role.
+template <class Unused = void>
+class basic_agent_core {
 public:
     /// Longest allowed cadences (Cleori's rules) and the caps on `Retry-After`.
     static constexpr std::chrono::milliseconds max_telemetry_interval{10000};
     static constexpr std::chrono::milliseconds max_poll_interval{60000};
 
-    agent_core(battery_ratings ratings, agent_config const& config, core_profile profile = {})
+    basic_agent_core(battery_ratings ratings, agent_config const& config, core_profile profile = {})
         : r_(ratings), cfg_(config), prof_(profile),
           // An outage of a whole span, and the sample taken as it ends.
           outbox_(static_cast<std::size_t>(std::max<std::int64_t>(
@@ -224,10 +230,10 @@ public:
     }
     // Move-only: a queued `command_device` views the in-flight command's
     // shares, which a move keeps in place and a copy would not.
-    agent_core(agent_core const&) = delete;
-    agent_core& operator=(agent_core const&) = delete;
-    agent_core(agent_core&&) = default;
-    agent_core& operator=(agent_core&&) = default;
+    basic_agent_core(basic_agent_core const&) = delete;
+    basic_agent_core& operator=(basic_agent_core const&) = delete;
+    basic_agent_core(basic_agent_core&&) = default;
+    basic_agent_core& operator=(basic_agent_core&&) = default;
 
     /// @brief The hooks, made on first use: a core that no one hooks into
     /// keeps none (a fleet has thousands of cores).
@@ -656,7 +662,7 @@ private:
         std::optional<confirmation> then;
     };
     // The owed confirmation whose request `request` is, or end().
-    std::vector<owed>::iterator owed_in_flight(std::uint64_t request) {
+    typename std::vector<owed>::iterator owed_in_flight(std::uint64_t request) {
         return std::find_if(owed_.begin(), owed_.end(), [&](owed const& o) { return o.in_flight == request; });
     }
     struct soc_reading {
@@ -1625,5 +1631,8 @@ private:
     std::vector<timestamp> audit_cuts_;              // reused by audit_attribute
     std::unique_ptr<agent_hooks> hooks_;
 };
+
+/// @brief The agent's decisions (`basic_agent_core` explains the template).
+using agent_core = basic_agent_core<>;
 
 } // namespace cleori

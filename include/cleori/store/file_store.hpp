@@ -144,7 +144,8 @@ private:
     int fd_ = -1;
 };
 
-inline boost::system::error_code sync_directory_of(std::filesystem::path const& file) noexcept {
+template <class Path>
+boost::system::error_code sync_directory_of(Path const& file) noexcept {
     auto dir = file.parent_path();
     if (dir.empty()) dir = ".";
     unique_fd const d(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -165,8 +166,12 @@ constexpr std::string_view reason_name(end_reason r) noexcept {
     return "?";
 }
 
+// The journal's codec and the directory flush are templates (on the types
+// they are called with) for the reason `basic_file_store` is one.
+
 // One event as one JSON object: "k" names the kind.
-inline void encode_journal_record(store_record const& r, std::string& out) {
+template <class Record>
+void encode_journal_record(Record const& r, std::string& out) {
     struct visitor {
         std::string& out;
         void operator()(sample_taken const& e) const {
@@ -244,7 +249,8 @@ inline std::optional<std::string_view> journal_string(boost::json::value const* 
 }
 
 // Applies one payload to `image`; false when it cannot be read.
-inline bool replay_journal_record(std::string_view payload, store_image& image) {
+template <class Image>
+bool replay_journal_record(std::string_view payload, Image& image) {
     boost::system::error_code ec;
     boost::json::value const v = boost::json::parse(boost::json::string_view(payload.data(), payload.size()), ec);
     auto const* o = ec ? nullptr : v.if_object();
@@ -328,21 +334,27 @@ inline void frame_journal_record(std::string_view payload, std::string& out) {
 } // namespace detail
 
 /// @brief A durable `Store` in one journal file. See the file comment.
-class file_store {
+/// Name it as `cleori::file_store`.
+///
+/// A class template only so that its member functions are compiled where a
+/// store is made: a translation unit that includes the headers but keeps no
+/// journal does not pay for them. `Unused` has no other role.
+template <class Unused = void>
+class basic_file_store {
 public:
     /// @brief Opens (or creates) the journal at `path`, reads back every
     /// intact record, and rewrites the journal as a snapshot of them.
     /// Errors: the system's (open, read, write, flush, rename, lock),
     /// `store_bad_format` (not a cleori journal), `store_record_invalid`.
-    static result<file_store> open(std::filesystem::path path, file_store_options options = {}) {
-        file_store s(std::move(path), options);
+    static result<basic_file_store> open(std::filesystem::path path, file_store_options options = {}) {
+        basic_file_store s(std::move(path), options);
         if (auto ec = s.recover()) return ec;
         if (auto ec = s.snapshot()) return ec;
         return s;
     }
 
-    file_store(file_store&&) noexcept = default;
-    file_store& operator=(file_store&&) noexcept = default;
+    basic_file_store(basic_file_store&&) noexcept = default;
+    basic_file_store& operator=(basic_file_store&&) noexcept = default;
 
     /// @brief The state recorded so far.
     result<store_image> load() { return image_; }
@@ -377,7 +389,7 @@ public:
     [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
 
 private:
-    file_store(std::filesystem::path path, file_store_options options) : path_(std::move(path)), options_(options) {}
+    basic_file_store(std::filesystem::path path, file_store_options options) : path_(std::move(path)), options_(options) {}
 
     boost::system::error_code recover() {
         // The lock lives on a side file: the journal itself is replaced by rename.
@@ -487,6 +499,9 @@ private:
     std::chrono::steady_clock::time_point last_sync_{};
     std::string payload_, frame_;
 };
+
+/// @brief A durable `Store` in one journal file (`basic_file_store` explains the template).
+using file_store = basic_file_store<>;
 
 static_assert(Store<file_store>);
 
