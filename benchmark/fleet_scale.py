@@ -21,7 +21,8 @@ telemetry POST with 204 and every poll with the same empty page, so that the
 server is never the bottleneck and only the client is measured. The work is
 then counted from nginx's access log (requests, not samples; no activations).
    fleet_scale.py --build DIR [--sizes 250,1000,2500] [--duration 12] [--compression 10]
-                  [--server sim|nginx] [--transports plain,tls] [--connections 4]"""
+                  [--server sim|nginx] [--transports plain,tls] [--connections 4]
+                  [--clients cleori,curl,aiohttp]"""
 import json
 import os
 import signal
@@ -46,6 +47,13 @@ clients = {
     "libcurl multi + nlohmann/json": [os.path.join(build, "benchmark", "curl_multi_fleet")],
     "Python aiohttp": ["/usr/bin/python3", os.path.join(here, "baseline", "aiohttp_fleet.py")],
 }
+# --clients picks some of them (a rerun of one row against its baseline).
+short = {"cleori": "cleori", "curl": "libcurl multi + nlohmann/json", "aiohttp": "Python aiohttp"}
+wanted = opts.get("--clients", ",".join(short)).split(",")
+unknown = [c for c in wanted if c not in short]
+if unknown:
+    sys.exit("fleet_scale.py: unknown client(s) %s; choose from %s" % (", ".join(unknown), ",".join(short)))
+clients = {short[c]: clients[short[c]] for c in wanted}
 work = tempfile.mkdtemp(prefix="cleori-fleet-")
 
 

@@ -8,9 +8,11 @@
 
 #include "support/virtual_site.hpp"
 
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <optional>
 #include <set>
 #include "support/policies.hpp"
 
@@ -427,6 +429,29 @@ BOOST_AUTO_TEST_CASE(status_is_a_snapshot_of_the_asset_for_monitoring) {
     s = agent->status();
     BOOST_TEST(s.stopped);
     BOOST_TEST(s.commanded == 0.0_kW);
+}
+
+BOOST_AUTO_TEST_CASE(async_status_completes_on_the_executor_with_the_snapshot_of_that_moment) {
+    start();
+    run(10s + 1ms);
+    std::optional<cleori::agent_status> got;
+    agent->async_status([&](cleori::agent_status s) { got = std::move(s); });
+    BOOST_TEST(!got.has_value()); // never inline: the caller may hold locks the completion takes
+    io.restart();
+    io.poll();
+    BOOST_TEST_REQUIRE(got.has_value());
+    BOOST_TEST(got->started);
+    BOOST_TEST(got->counters.samples_taken == 3u); // t = 0, 5, 10 s
+    BOOST_TEST(got->counters.polls == agent->status().counters.polls);
+    // Taken when the agent's executor runs it, not when it was asked for.
+    auto later = agent->async_status(asio::deferred);
+    run(10s);
+    got.reset();
+    std::move(later)([&](cleori::agent_status s) { got = std::move(s); });
+    io.restart();
+    io.poll();
+    BOOST_TEST_REQUIRE(got.has_value());
+    BOOST_TEST(got->counters.samples_taken == 5u);
 }
 
 BOOST_AUTO_TEST_CASE(set_token_during_a_poll_in_flight_is_safe) {

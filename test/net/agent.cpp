@@ -6,7 +6,14 @@
 
 #include "support/sim_fixture.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_future.hpp>
 #include <boost/test/unit_test.hpp>
+
+#include <future>
+#include <thread>
+#include <vector>
 
 using namespace cleori::literals;
 using namespace std::chrono_literals;
@@ -130,6 +137,44 @@ BOOST_AUTO_TEST_CASE(a_fleet_shares_one_keep_alive_connection) {
     BOOST_TEST(number(activation_report(report, n - 1, "fleet-act").at("confirmations")) == 1.0);
     BOOST_TEST(batteries.back()->commands().front().setpoint == -55.0_kW); // joined at its first poll
     BOOST_TEST(shared.connections_opened() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_monitoring_thread_reads_status_while_the_agent_runs) {
+    cleori::simulated_battery battery{{}, 50.0_pct};
+    agent_type agent{battery, transport, {.token = token, .telemetry_interval = 200ms, .poll_interval = 200ms}};
+    BOOST_TEST_REQUIRE(agent.start().has_value());
+    io.restart();
+    auto work = asio::make_work_guard(io);
+    std::thread runner([this] { io.run(); });
+    // From this thread, as a metrics endpoint would: each snapshot is taken
+    // on the agent's thread (ThreadSanitizer checks that nothing is shared).
+    std::vector<cleori::agent_status> seen;
+    bool all_ready = true;
+    for (int i = 0; i < 8 && all_ready; ++i) {
+        auto f = agent.async_status(asio::use_future);
+        all_ready = f.wait_for(10s) == std::future_status::ready;
+        if (all_ready) seen.push_back(f.get());
+        std::this_thread::sleep_for(150ms);
+    }
+    asio::post(io, [&] { agent.stop(); });
+    bool stopped = false;
+    for (int i = 0; i < 100 && all_ready && !stopped; ++i) {
+        auto f = agent.async_status(asio::use_future);
+        all_ready = f.wait_for(10s) == std::future_status::ready;
+        stopped = all_ready && f.get().stopped;
+        if (!stopped) std::this_thread::sleep_for(50ms);
+    }
+    work.reset();
+    io.stop();
+    runner.join();
+    BOOST_TEST_REQUIRE(all_ready);
+    BOOST_TEST(stopped);
+    BOOST_TEST_REQUIRE(seen.size() == 8u);
+    BOOST_TEST(seen.front().started);
+    BOOST_TEST(seen.back().counters.samples_taken > seen.front().counters.samples_taken);
+    BOOST_TEST(seen.back().counters.polls > seen.front().counters.polls);
+    BOOST_TEST(seen.back().last_poll_ok.has_value());
+    BOOST_TEST(agent.stopped());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -55,11 +55,15 @@
 #include <cleori/transport/http.hpp>
 #include <cleori/detail/handler_pool.hpp>
 
+#include <boost/asio/append.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/bind_allocator.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -181,12 +185,32 @@ public:
     /// @brief The hooks (assign before `start()`).
     agent_hooks& hooks() { return s_->core.hooks(); }
     [[nodiscard]] agent_counters const& counters() const noexcept { return s_->core.counters(); }
-    /// @brief A snapshot for monitoring, safe to call from any thread (a
-    /// metrics endpoint, a supervisor): it is taken after every event the
-    /// agent handles, and this returns a copy of the latest under a lock.
-    [[nodiscard]] agent_status status() const {
-        std::lock_guard lock(s_->published_mutex);
-        return s_->published;
+    /// @brief A snapshot of the asset for monitoring, taken now (call it on
+    /// the agent's executor, like every member; from another thread use
+    /// `async_status`).
+    [[nodiscard]] agent_status status() const { return s_->core.status(); }
+    /// @brief The snapshot for any thread (a metrics endpoint, a supervisor):
+    /// taken on the agent's executor, then handed to the completion, whose
+    /// signature is `void(agent_status)`, on the completion's associated
+    /// executor. Any completion token: a callback, `asio::use_future` (the
+    /// agent's executor must be running for the future to become ready),
+    /// `asio::use_awaitable`, `asio::deferred`. It never completes inline.
+    ///
+    /// The agent keeps no published copy: a fleet pays for a snapshot only
+    /// when one is asked for.
+    template <class CompletionToken>
+    auto async_status(CompletionToken&& token) {
+        return boost::asio::async_initiate<CompletionToken, void(agent_status)>(
+            [](auto handler, std::shared_ptr<state> s) {
+                auto const ex = s->transport.get_executor();
+                auto work = boost::asio::make_work_guard(handler, ex);
+                boost::asio::post(ex, [s = std::move(s), h = std::move(handler), work = std::move(work)]() mutable {
+                    auto snapshot = s->core.status();
+                    boost::asio::dispatch(work.get_executor(), boost::asio::append(std::move(h), std::move(snapshot)));
+                    work.reset();
+                });
+            },
+            token, s_);
     }
     /// @brief Activations known to the agent, with their local state.
     [[nodiscard]] std::vector<tracked_activation> const& activations() const noexcept { return s_->core.activations(); }
@@ -235,8 +259,6 @@ private:
         // is read into its storage.
         activation_poll spare_poll{};
         std::optional<mono_time> armed{};
-        mutable std::mutex published_mutex;
-        agent_status published{};
         std::uint64_t generation = 0; // of the timer's current wait
         bool pumping = false;
         bool started = false;
@@ -290,9 +312,6 @@ private:
                 while (auto a = core.next_action()) std::visit([this](auto& x) { this->perform(std::move(x)); }, *a);
             }
             arm();
-            auto snapshot = core.status();
-            std::lock_guard lock(published_mutex);
-            published = std::move(snapshot);
         }
 
         void arm() {
