@@ -286,6 +286,8 @@ for tls in transports:
         for n in sizes:
             try:
                 measured[(client, n)] = point(client, n, tls)
+            except subprocess.TimeoutExpired as e:  # a client that falls behind never ends
+                measured[(client, n)] = "still running %d s into a %d s run; stopped" % (e.timeout, duration)
             except Exception as e:  # a baseline that falls over is a result too
                 measured[(client, n)] = str(e).splitlines()[0][:60]
     for n in sizes:
