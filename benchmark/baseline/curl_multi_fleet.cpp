@@ -1,7 +1,11 @@
 // Fleet baseline a user might write by hand: libcurl multi (one thread, shared
 // connection cache limited to K connections per host) + nlohmann/json. Each
 // asset sends telemetry and polls on its own schedule and confirms new
-// activations. Same arguments and result line as fleet_client.
+// activations. Same arguments and result line as fleet_client. Like an
+// agent, an asset has at most one telemetry request and one poll in flight:
+// one that is due while the last is still running is skipped, so a harness
+// that falls behind does less work (which fleet_scale.py reports) instead of
+// queueing requests without end.
 #include "support/fleet_common.hpp"
 
 #include <curl/curl.h>
@@ -10,6 +14,7 @@
 #include <ctime>
 #include <queue>
 #include <set>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -41,6 +46,7 @@ struct request {
 struct asset_state {
     curl_slist* headers = nullptr;
     std::set<std::string> seen;
+    bool telemetry_in_flight = false, poll_in_flight = false;
 };
 
 size_t collect(char* p, size_t size, size_t n, void* r) {
@@ -103,10 +109,12 @@ int main(int argc, char** argv) {
             auto [when, a, k] = schedule.top();
             schedule.pop();
             if (k == kind::telemetry) {
-                start(a, k, "/v1/telemetry", R"({"time":")" + rfc3339_now() + R"(","power":0.0,"soc":50.0})");
+                if (!std::exchange(assets[a].telemetry_in_flight, true))
+                    start(a, k, "/v1/telemetry", R"({"time":")" + rfc3339_now() + R"(","power":0.0,"soc":50.0})");
                 schedule.emplace(when + tel_ns, a, k);
             } else {
-                start(a, k, "/v1/activations?limit=100&offset=0", {});
+                if (!std::exchange(assets[a].poll_in_flight, true))
+                    start(a, k, "/v1/activations?limit=100&offset=0", {});
                 schedule.emplace(when + poll_ns, a, k);
             }
         }
@@ -120,6 +128,8 @@ int main(int argc, char** argv) {
             curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
             bool const ok = m->data.result == CURLE_OK && status >= 200 && status < 300;
             if (!ok) ++w.failures;
+            if (r->k == kind::telemetry) assets[r->asset].telemetry_in_flight = false;
+            if (r->k == kind::poll) assets[r->asset].poll_in_flight = false;
             if (ok && r->k == kind::telemetry) ++w.samples_sent;
             if (ok && r->k == kind::poll) {
                 ++w.polls;

@@ -56,6 +56,7 @@
 #include <cleori/detail/handler_pool.hpp>
 
 #include <boost/asio/append.hpp>
+#include <boost/asio/associated_allocator.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -195,6 +196,9 @@ public:
     /// executor. Any completion token: a callback, `asio::use_future` (the
     /// agent's executor must be running for the future to become ready),
     /// `asio::use_awaitable`, `asio::deferred`. It never completes inline.
+    /// If the executor never runs it (its `io_context` is stopped or
+    /// destroyed), it never completes: a `use_future` caller should wait
+    /// with a timeout (`wait_for`).
     ///
     /// The agent keeps no published copy: a fleet pays for a snapshot only
     /// when one is asked for.
@@ -204,11 +208,13 @@ public:
             [](auto handler, std::shared_ptr<state> s) {
                 auto const ex = s->transport.get_executor();
                 auto work = boost::asio::make_work_guard(handler, ex);
-                boost::asio::post(ex, [s = std::move(s), h = std::move(handler), work = std::move(work)]() mutable {
+                auto const alloc = boost::asio::get_associated_allocator(handler);
+                boost::asio::post(ex, boost::asio::bind_allocator(alloc, [s = std::move(s), h = std::move(handler),
+                                                                          work = std::move(work)]() mutable {
                     auto snapshot = s->core.status();
                     boost::asio::dispatch(work.get_executor(), boost::asio::append(std::move(h), std::move(snapshot)));
                     work.reset();
-                });
+                }));
             },
             token, s_);
     }

@@ -100,7 +100,8 @@ struct agent_counters {
 };
 
 /// @brief One asset's state at a moment, for monitoring: a copy, safe to keep
-/// and to read on any thread (`basic_agent::status()`).
+/// and to read on any thread (`basic_agent::status()` on the agent's
+/// executor, `basic_agent::async_status` from elsewhere).
 struct agent_status {
     agent_counters counters{};
     std::optional<timestamp> last_telemetry_ack{}; ///< wall time of the last acknowledged telemetry request

@@ -42,7 +42,8 @@
 
 namespace cleori::testing {
 
-/// @brief The in-memory transport. Not thread-safe: use it on its executor's thread.
+/// @brief The in-memory transport. Not thread-safe: use it on its executor's thread
+/// (`get_executor()` excepted, as the `Transport` concept asks).
 class memory_transport {
 public:
     using executor_type = boost::asio::any_io_executor;

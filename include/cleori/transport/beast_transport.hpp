@@ -539,7 +539,8 @@ using beast_transport_impl = basic_beast_transport_impl<>;
 } // namespace detail
 
 /// @brief HTTP/1.1 (+TLS) transport on Boost.Beast. Not thread-safe: use it
-/// from the thread running its executor (or through a strand).
+/// from the thread running its executor (or through a strand); only
+/// `get_executor()` may be called from any thread.
 ///
 /// Destroying it cancels the exchange in progress; queued handlers are then
 /// called with `asio::error::operation_aborted`.

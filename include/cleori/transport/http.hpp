@@ -9,7 +9,7 @@
 /// | expression | semantics |
 /// |---|---|
 /// | `t.async_request(req, h)` | sends `req` (read during the call only), calls the move-only `h(error_code, http_response const&)` once on the transport's executor |
-/// | `t.get_executor()` | an Asio executor: the one completions run on |
+/// | `t.get_executor()` | an Asio executor: the one completions run on; callable from any thread (the same executor every time) |
 ///
 /// Nothing here names Beast: a transport on another HTTP stack depends on
 /// Asio's executor concept and `error_code` only.
