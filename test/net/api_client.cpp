@@ -133,12 +133,14 @@ BOOST_AUTO_TEST_CASE(a_user_agent_that_would_split_the_request_is_a_configuratio
 // each handler once and in order, and the connection then serves the next
 // request. The expired ones are finished one after another in a loop: a
 // chain of calls per expired request would run out of stack long before
-// this queue's end.
+// this queue's end. The stall outlasts the queue's deadlines by 4.5 s, so
+// that queueing 100,000 requests may take seconds (a sanitizer, a loaded
+// machine) and every one of them has still expired when the stall ends.
 BOOST_AUTO_TEST_CASE(a_queue_that_expired_behind_a_stalled_exchange_fails_in_order) {
-    sim.inject({.kind = cleori::sim::fault_kind::latency, .delay = 3s});
+    sim.inject({.kind = cleori::sim::fault_kind::latency, .delay = 8s});
     boost::system::error_code stalled;
     bool stalled_done = false;
-    transport.async_request({.target = "/v1/activations", .bearer_token = token, .timeout = 1s},
+    transport.async_request({.target = "/v1/activations", .bearer_token = token, .timeout = 5s},
                             [&](boost::system::error_code ec, cleori::http_response) {
                                 stalled = ec;
                                 stalled_done = true;
