@@ -22,9 +22,9 @@ namespace asio = boost::asio;
 
 using cleori::test::token;
 using cleori::test::wall_now;
-using fixture = cleori::test::sim_fixture;
+using api_client_fixture = cleori::test::sim_fixture;
 
-BOOST_FIXTURE_TEST_SUITE(net_api_client, fixture)
+BOOST_FIXTURE_TEST_SUITE(net_api_client, api_client_fixture)
 
 BOOST_AUTO_TEST_CASE(telemetry_round_trip_on_one_connection) {
     std::vector<cleori::telemetry_sample> sent;

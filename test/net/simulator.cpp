@@ -17,7 +17,7 @@ using cleori::test::token2;
 using cleori::test::wall_now;
 
 namespace {
-struct fixture : cleori::test::sim_fixture {
+struct simulator_fixture : cleori::test::sim_fixture {
     cleori::http_response control(cleori::http_method method, std::string target, std::string body = {}) {
         auto [ec, res] = exchange({.method = method, .target = std::move(target), .body = std::move(body)});
         BOOST_TEST_REQUIRE(!ec, ec.message());
@@ -31,7 +31,7 @@ struct fixture : cleori::test::sim_fixture {
 };
 } // namespace
 
-BOOST_FIXTURE_TEST_SUITE(net_simulator, fixture)
+BOOST_FIXTURE_TEST_SUITE(net_simulator, simulator_fixture)
 
 BOOST_AUTO_TEST_CASE(control_endpoints_create_modify_and_cancel) {
     auto res = control(cleori::http_method::post, "/sim/activations",
