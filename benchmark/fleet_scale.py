@@ -10,10 +10,11 @@ for every tenth asset. Prints Markdown.
 Every client must do the same work: the server's report gives, per asset, the
 samples it received and the polls it answered. A row whose samples or polls
 per asset differ by more than 2 % from the median of the clients of the same
-size and transport is marked INVALID (a client that falls behind its
-cadence did less work, so its CPU is not comparable) and is left out of the
-extrapolation. A row whose client exited with an error (fleet_client does
-when an agent did not start) or served some asset not at all is a broken
+size and transport (with two clients, from the one that did more) is marked
+INVALID (a client that falls behind its cadence did less work, so its CPU is
+not comparable) and is left out of the extrapolation. A row whose client
+exited with an error (fleet_client does when an agent did not start) or
+served some asset not at all is a broken
 measurement: it is marked FAILED and the script exits 1 at the end.
 
 With --server nginx the server is nginx (one worker) answering every
@@ -250,16 +251,19 @@ def median(values):
 
 def check_same_work(rows, tolerance=0.02):
     """Adds a problem to each row whose work per asset is more than `tolerance`
-    away from the median of the rows measured (same size and transport)."""
+    away from the reference of the rows measured (same size and transport):
+    their median, or with only two rows the larger of the two (a client that
+    falls behind does less work, so the median of two would blame both)."""
     if len(rows) < 2:
         return
     for key, what in (("samples_per_asset", "samples"), ("polls_per_asset", "polls")):
-        mid = median([r[key] for r in rows])
+        values = [r[key] for r in rows]
+        ref, name = (median(values), "the median") if len(rows) > 2 else (max(values), "the other client's")
         for r in rows:
-            off = (r[key] - mid) / mid if mid else float("inf")
+            off = (r[key] - ref) / ref if ref else float("inf")
             if abs(off) > tolerance:
-                r["different"].append("%s per asset %.2f, %+.0f %% from the median %.2f of this size"
-                                     % (what, r[key], 100 * off, mid))
+                r["different"].append("%s per asset %.2f, %+.0f %% from %s %.2f at this size"
+                                     % (what, r[key], 100 * off, name, ref))
 
 
 if server_kind == "nginx":

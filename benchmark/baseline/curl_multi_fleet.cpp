@@ -5,13 +5,18 @@
 // agent, an asset has at most one telemetry request and one poll in flight:
 // one that is due while the last is still running is skipped, so a harness
 // that falls behind does less work (which fleet_scale.py reports) instead of
-// queueing requests without end.
+// queueing requests without end. Requests wait in the harness's own queue
+// until a connection is free: libcurl's multi handle walks every handle it
+// holds on each call, so handing it tens of thousands of requests that wait
+// for one of K connections makes each call cost O(assets) and the harness
+// fall behind from 20,000 assets.
 #include "support/fleet_common.hpp"
 
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
 
 #include <ctime>
+#include <deque>
 #include <queue>
 #include <set>
 #include <utility>
@@ -68,7 +73,15 @@ int main(int argc, char** argv) {
         assets[i].headers = curl_slist_append(assets[i].headers, "Content-Type: application/json");
     }
     std::vector<CURL*> free_handles;
-    auto start = [&](std::size_t a, kind k, std::string target, std::string body) {
+    // At most one request per connection is in libcurl's hands; the rest wait here.
+    struct waiting_request {
+        std::size_t asset;
+        kind k;
+        std::string target, body;
+    };
+    std::deque<waiting_request> waiting;
+    std::size_t in_curl = 0;
+    auto launch = [&](std::size_t a, kind k, std::string const& target, std::string body) {
         CURL* h = nullptr;
         if (free_handles.empty()) h = curl_easy_init();
         else {
@@ -87,6 +100,16 @@ int main(int argc, char** argv) {
         if (!o.ca.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, o.ca.c_str());
         if (k != kind::poll) curl_easy_setopt(h, CURLOPT_POSTFIELDS, r->out.c_str());
         curl_multi_add_handle(multi, h);
+        ++in_curl;
+    };
+    auto start = [&](std::size_t a, kind k, std::string target, std::string body) {
+        waiting.push_back({a, k, std::move(target), std::move(body)});
+    };
+    auto hand_over = [&] {
+        bool any = false;
+        for (; in_curl < o.connections && !waiting.empty(); waiting.pop_front(), any = true)
+            launch(waiting.front().asset, waiting.front().k, waiting.front().target, std::move(waiting.front().body));
+        return any;
     };
     // (due, asset, kind) — a min-heap of what is due next.
     using due = std::tuple<std::int64_t, std::size_t, kind>;
@@ -103,7 +126,7 @@ int main(int argc, char** argv) {
     auto const end = t0 + std::chrono::duration_cast<std::chrono::nanoseconds>(o.duration).count();
     bench::fleet_work w;
     int running = 0;
-    while (now_ns() < end || running > 0) {
+    while (now_ns() < end || running > 0 || !waiting.empty()) {
         auto const now = now_ns();
         while (now < end && !schedule.empty() && std::get<0>(schedule.top()) <= now) {
             auto [when, a, k] = schedule.top();
@@ -118,6 +141,7 @@ int main(int argc, char** argv) {
                 schedule.emplace(when + poll_ns, a, k);
             }
         }
+        hand_over();
         curl_multi_perform(multi, &running);
         int left = 0;
         while (CURLMsg* m = curl_multi_info_read(multi, &left)) {
@@ -145,8 +169,10 @@ int main(int argc, char** argv) {
             }
             curl_multi_remove_handle(multi, m->easy_handle);
             free_handles.push_back(m->easy_handle);
+            --in_curl;
             delete r;
         }
+        if (hand_over()) continue; // a freed connection takes the next request now
         std::int64_t wait_ms = 100;
         if (!schedule.empty()) // round up: waking early would spin until the deadline
             wait_ms = std::max<std::int64_t>(0, (std::get<0>(schedule.top()) - now_ns() + 999999) / 1000000);
