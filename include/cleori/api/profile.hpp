@@ -211,6 +211,7 @@ concept Profile = requires {
     requires detail::profile_names<P, confirmation_status>;
 };
 
-static_assert(Profile<api_profile_v1>);
+// test/static/policies.cpp checks that api_profile_v1 models Profile, once,
+// instead of every translation unit that includes this header.
 
 } // namespace cleori

@@ -503,7 +503,8 @@ private:
 /// @brief A durable `Store` in one journal file (`basic_file_store` explains the template).
 using file_store = basic_file_store<>;
 
-static_assert(Store<file_store>);
+// test/static/store.cpp checks that file_store models Store, once, instead of
+// every translation unit that includes this header.
 
 /// @brief The default policies with the store a `file_store` journal: the
 /// bundle of `cleori::durable_agent` (doc/concepts/Policies.md).

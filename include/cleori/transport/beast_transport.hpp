@@ -583,6 +583,8 @@ private:
     std::shared_ptr<detail::beast_transport_impl> impl_;
 };
 
-static_assert(Transport<beast_transport>);
+// test/static/policies.cpp checks that beast_transport models Transport, once,
+// instead of every translation unit that includes this header (the check
+// instantiates the transport's request path).
 
 } // namespace cleori
