@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
     auto const end = t0 + std::chrono::duration_cast<std::chrono::nanoseconds>(o.duration).count();
     bench::fleet_work w;
     int running = 0;
-    while (now_ns() < end || running > 0 || !waiting.empty()) {
+    while (now_ns() < end || in_curl > 0 || !waiting.empty()) {
         auto const now = now_ns();
         while (now < end && !schedule.empty() && std::get<0>(schedule.top()) <= now) {
             auto [when, a, k] = schedule.top();
