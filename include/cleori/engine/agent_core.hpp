@@ -25,6 +25,7 @@
 #include <cleori/api/telemetry_sample.hpp>
 #include <cleori/device/battery_device.hpp>
 #include <cleori/detail/fifo.hpp>
+#include <cleori/detail/handler_pool.hpp>
 #include <cleori/engine/audit.hpp>
 #include <cleori/engine/lifecycle.hpp>
 #include <cleori/engine/outbox.hpp>
@@ -506,7 +507,8 @@ public:
             counters_.samples_sent += removed;
             fire<&agent_hooks::on_telemetry_sent>(removed);
         }
-        tele_seqs_.clear();
+        decltype(tele_seqs_)().swap(tele_seqs_);
+        decltype(tele_samples_)().swap(tele_samples_);
         decide(t);
     }
 
@@ -1551,7 +1553,10 @@ private:
             tele_was_live_ = true;
         } else if (!outbox_.empty() && !tele_failed_) {
             // While Cleori does not answer, the back-fill waits for the next sample.
-            for (auto const& e : outbox_.backlog(prof_.max_telemetry_batch)) {
+            auto const batch = outbox_.backlog(prof_.max_telemetry_batch);
+            samples.reserve(batch.size());
+            tele_seqs_.reserve(batch.size());
+            for (auto const& e : batch) {
                 samples.push_back(e.sample);
                 tele_seqs_.push_back(e.seq);
             }
@@ -1586,7 +1591,8 @@ private:
     std::optional<mono_time> awaiting_deadline_;
     std::vector<owed> owed_;
     std::vector<std::pair<std::string, mono_time>> apply_by_; // starting activation → when the device must have it
-    detail::fifo<queued_action, 32> actions_;
+    // Empty between events: its storage goes back to the thread's pool.
+    detail::fifo<queued_action, 32, detail::pooled_allocator<queued_action>> actions_;
     std::optional<mono_time> wake_;
 
     std::optional<device_op> dev_;
@@ -1614,8 +1620,10 @@ private:
     mono_time next_sample_{}, next_poll_{}, poll_started_{};
     std::uint64_t poll_req_ = 0;
     std::uint64_t tele_req_ = 0;
-    std::vector<std::uint64_t> tele_seqs_;
-    std::vector<telemetry_sample> tele_samples_; // the request in flight's body, reused
+    // The request in flight's samples and body, in the thread's pool until
+    // its outcome is reported (a fleet's agents have few in flight at once).
+    std::vector<std::uint64_t, detail::pooled_allocator<std::uint64_t>> tele_seqs_;
+    std::vector<telemetry_sample, detail::pooled_allocator<telemetry_sample>> tele_samples_;
     bool tele_was_live_ = false;
     bool tele_failed_ = false;
     std::uint64_t tele_retry_from_seq_ = 0;

@@ -20,6 +20,7 @@
 /// @endcode
 
 #include <cleori/api/telemetry_sample.hpp>
+#include <cleori/detail/handler_pool.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -98,7 +99,10 @@ private:
     // The samples are q_[head_ …]: one vector, used as a queue. An agent's
     // outbox holds one or two samples between acknowledgements; a deque
     // would hold a 512-byte block and its map for each of them, for each
-    // asset of a fleet.
+    // asset of a fleet. Its storage comes from the thread's pool and goes
+    // back there whenever the outbox is empty, so an idle agent holds none.
+    using storage = std::vector<entry, detail::pooled_allocator<entry>>;
+
     void pop_front() noexcept {
         if (++head_ == q_.size()) drained();
     }
@@ -111,17 +115,13 @@ private:
         }
         q_.push_back(e);
     }
-    // After an outage the vector has grown to the backlog; once that is
-    // sent, the memory goes back.
     void drained() noexcept {
-        q_.clear();
+        storage().swap(q_);
         head_ = 0;
-        if (q_.capacity() > shrink_above) std::vector<entry>().swap(q_);
     }
-    static constexpr std::size_t shrink_above = 16;
 
     std::size_t capacity_;
-    std::vector<entry> q_;
+    storage q_;
     std::size_t head_ = 0;
     std::uint64_t next_seq_ = 0;
     std::uint64_t evicted_ = 0;
