@@ -54,6 +54,8 @@
 #include <cleori/store/store.hpp>
 #include <cleori/transport/http.hpp>
 #include <cleori/detail/handler_pool.hpp>
+#include <cleori/detail/optional_time.hpp>
+#include <cleori/detail/shared_text.hpp>
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/associated_allocator.hpp>
@@ -177,7 +179,7 @@ public:
 
     /// @brief Replaces the token without restart; requests started from now on use it.
     void set_token(std::string token) {
-        s_->token = shared_token(token);
+        s_->token = detail::shared_text(token);
     }
 
     /// @brief Sets the log sink. Lines never contain the token.
@@ -233,18 +235,6 @@ private:
                             Profile::unavailable_after_executing};
     }
 
-    // A token in one block (a fleet holds thousands), shared with the
-    // requests that use it.
-    struct shared_token {
-        std::shared_ptr<char[]> bytes;
-        std::size_t size = 0;
-        explicit shared_token(std::string_view t)
-            : bytes(std::make_shared_for_overwrite<char[]>(t.size())), size(t.size()) {
-            t.copy(bytes.get(), t.size());
-        }
-        [[nodiscard]] std::string_view view() const noexcept { return {bytes.get(), size}; }
-    };
-
     struct state : std::enable_shared_from_this<state> {
         state(Device& d, Transport& t, agent_config c, Clock clk, Retry r, StoreT st)
             : device(d), transport(t), clock(std::move(clk)), store(std::move(st)), client(t, std::move(r), clock),
@@ -260,11 +250,11 @@ private:
         timer_type timer;
         // Shared with the requests in flight: a rotation replaces it, and
         // each request keeps the token it started with.
-        shared_token token;
+        detail::shared_text token;
         // The last poll's result, once the core has merged it: the next poll
         // is read into its storage.
         activation_poll spare_poll{};
-        std::optional<mono_time> armed{};
+        detail::optional_time<mono_time> armed{};
         std::uint64_t generation = 0; // of the timer's current wait
         bool pumping = false;
         bool started = false;
@@ -321,7 +311,7 @@ private:
         }
 
         void arm() {
-            auto const want = core.stopped() ? std::nullopt : core.wake_at();
+            detail::optional_time<mono_time> const want = core.stopped() ? std::nullopt : core.wake_at();
             if (want == armed) return;
             armed = want;
             ++generation;
@@ -370,7 +360,7 @@ private:
         void perform(poll_activations a) {
             client.async_get_activations(token.view(), a.deadline, std::move(spare_poll),
                                          bound([self = this->shared_from_this(), req = a.request,
-                                                held = token.bytes](api_result<activation_poll> r) {
+                                                held = token](api_result<activation_poll> r) {
                                              if (r) {
                                                  self->core.on_poll(self->now(), req, *r);
                                                  self->spare_poll = std::move(*r);
@@ -383,13 +373,13 @@ private:
         void perform(send_telemetry a) {
             client.async_send_telemetry(token.view(), a.samples, a.deadline,
                                         bound([self = this->shared_from_this(), req = a.request,
-                                               held = token.bytes](api_result<void> r) {
+                                               held = token](api_result<void> r) {
                                             done(*self, req, r, &agent_core::on_telemetry);
                                         }));
         }
         void perform(send_confirmation a) {
             client.async_confirm(token.view(), std::move(a.activation_id), std::move(a.body), a.deadline,
-                                 bound([self = this->shared_from_this(), req = a.request, held = token.bytes](api_result<void> r) {
+                                 bound([self = this->shared_from_this(), req = a.request, held = token](api_result<void> r) {
                                      done(*self, req, r, &agent_core::on_confirmation);
                                  }));
         }

@@ -26,6 +26,7 @@
 #include <cleori/device/battery_device.hpp>
 #include <cleori/detail/fifo.hpp>
 #include <cleori/detail/handler_pool.hpp>
+#include <cleori/detail/optional_time.hpp>
 #include <cleori/engine/audit.hpp>
 #include <cleori/engine/lifecycle.hpp>
 #include <cleori/engine/outbox.hpp>
@@ -240,8 +241,8 @@ public:
     /// @brief The hooks, made on first use: a core that no one hooks into
     /// keeps none (a fleet has thousands of cores).
     agent_hooks& hooks() {
-        if (!hooks_) hooks_ = std::make_unique<agent_hooks>();
-        return *hooks_;
+        if (!extras_) extras_ = std::make_unique<extras>();
+        return extras_->hooks;
     }
     std::function<void(log_level, std::string_view)> log;
     /// Receives every change before any action that depends on it (empty: nothing is kept).
@@ -636,11 +637,11 @@ private:
     // Calls one hook, if it is set.
     template <auto Hook, class... A>
     void fire(A&&... a) const {
-        if (hooks_ && (*hooks_).*Hook) ((*hooks_).*Hook)(std::forward<A>(a)...);
+        if (extras_ && extras_->hooks.*Hook) (extras_->hooks.*Hook)(std::forward<A>(a)...);
     }
-    [[nodiscard]] bool auditing() const noexcept { return hooks_ && hooks_->on_audit; }
+    [[nodiscard]] bool auditing() const noexcept { return extras_ && extras_->hooks.on_audit; }
 
-    enum class op_kind { read, command };
+    enum class op_kind : std::uint8_t { read, command };
     struct device_op {
         std::uint64_t op;
         op_kind kind;
@@ -1089,13 +1090,13 @@ private:
 
     template <class Data>
     void audit(std::string const& id, core_time t, Data&& data) {
-        hooks_->on_audit(audit_record{t.wall, id, std::forward<Data>(data)});
+        extras_->hooks.on_audit(audit_record{t.wall, id, std::forward<Data>(data)});
     }
     static audit_request request_of(activation const& a) {
         return audit_request{a.direction, a.power, a.start_time, a.end_time, a.status};
     }
     audit_meter* live_meter(std::string_view id) {
-        for (auto& m : meters_)
+        for (auto& m : extras_->meters)
             if (!m.done && !m.ended && m.id == id) return &m;
         return nullptr;
     }
@@ -1107,7 +1108,7 @@ private:
         m.end = a.end_time;
         m.requested_kw = a.setpoint().in_kw();
         m.mark = m.from;
-        meters_.push_back(std::move(m));
+        extras_->meters.push_back(std::move(m));
     }
     static void accrue(audit_meter& m, timestamp upto) {
         auto const a = std::max(m.mark, m.from);
@@ -1134,7 +1135,7 @@ private:
     double audit_share(audit_meter const& m, timestamp at, double kwh, double hours) const noexcept {
         double sum = 0, magnitude = 0;
         std::size_t n = 0;
-        for (auto const& o : meters_)
+        for (auto const& o : extras_->meters)
             if (o.in_force(at)) sum += o.requested_kw, magnitude += std::abs(o.requested_kw), ++n;
         if (magnitude <= 0) return n ? kwh / static_cast<double>(n) : 0.0;
         return m.requested_kw * hours + (kwh - sum * hours) * std::abs(m.requested_kw) / magnitude;
@@ -1144,12 +1145,12 @@ private:
     // (the power there interpolated), each piece shared among the activations
     // in force over it. The cut buffer is reused: no allocation per reading.
     void audit_attribute(audit_reading_point a, audit_reading_point b) {
-        auto& cuts = audit_cuts_;
+        auto& cuts = extras_->audit_cuts;
         cuts.clear();
         cuts.push_back(a.at);
         cuts.push_back(b.at);
         bool any = false;
-        for (auto const& m : meters_) {
+        for (auto const& m : extras_->meters) {
             if (m.done || m.until() <= a.at || m.from >= b.at) continue;
             any = true;
             if (m.from > a.at) cuts.push_back(m.from);
@@ -1164,10 +1165,10 @@ private:
             auto const mid = cuts[i] + (cuts[i + 1] - cuts[i]) / 2;
             double const hours = detail::hours_between(cuts[i], cuts[i + 1]);
             double const kwh = (power_at(cuts[i]) + power_at(cuts[i + 1])) / 2 * hours;
-            for (auto& m : meters_)
+            for (auto& m : extras_->meters)
                 if (m.in_force(mid)) m.delivered_kwh += audit_share(m, mid, kwh, hours);
         }
-        for (auto& m : meters_) {
+        for (auto& m : extras_->meters) {
             if (m.done || m.until() <= a.at || m.from >= b.at) continue;
             m.samples += m.touched ? 1 : 2;
             m.touched = true;
@@ -1175,30 +1176,30 @@ private:
     }
 
     void audit_reading(timestamp at, double kw) {
-        if (audit_prev_ && at <= audit_prev_->at) {
+        if (extras_->audit_prev && at <= extras_->audit_prev->at) {
             // Two readings at one instant: the first stands. A wall clock
             // stepped back: start again from here.
-            if (at < audit_prev_->at) audit_prev_ = audit_reading_point{at, kw};
+            if (at < extras_->audit_prev->at) extras_->audit_prev = audit_reading_point{at, kw};
             return;
         }
-        if (audit_prev_ && !meters_.empty()) audit_attribute(*audit_prev_, {at, kw});
-        audit_prev_ = audit_reading_point{at, kw};
+        if (extras_->audit_prev && !extras_->meters.empty()) audit_attribute(*extras_->audit_prev, {at, kw});
+        extras_->audit_prev = audit_reading_point{at, kw};
         bool closed = false;
-        for (auto& m : meters_)
+        for (auto& m : extras_->meters)
             if (m.ended && m.until() <= at) audit_finish(m), closed = true;
-        if (closed) std::erase_if(meters_, [](audit_meter const& m) { return m.done; });
+        if (closed) std::erase_if(extras_->meters, [](audit_meter const& m) { return m.done; });
     }
 
     // No reading closes the window (the agent stops, or the device stopped
     // answering): the last reading's power is held to the window's end.
     void audit_hold(audit_meter& m) {
-        if (!audit_prev_) return;
-        auto const a = std::max(audit_prev_->at, m.from);
+        if (!extras_->audit_prev) return;
+        auto const a = std::max(extras_->audit_prev->at, m.from);
         auto const b = m.until();
         if (b <= a) return;
         auto const mid = a + (b - a) / 2;
         double const hours = detail::hours_between(a, b);
-        m.delivered_kwh += audit_share(m, mid, audit_prev_->kw * hours, hours);
+        m.delivered_kwh += audit_share(m, mid, extras_->audit_prev->kw * hours, hours);
         if (!m.touched) ++m.samples;
         m.touched = true;
     }
@@ -1212,7 +1213,7 @@ private:
         e.delivered_kwh = kilowatt_hours{m.delivered_kwh};
         e.samples = m.samples;
         m.done = true;
-        hooks_->on_audit(*m.ended);
+        extras_->hooks.on_audit(*m.ended);
     }
 
     // The activation is over; its `ended` record goes out when its energy is known.
@@ -1220,32 +1221,32 @@ private:
         auto* m = live_meter(id);
         audit_record r{t.wall, id, audit_ended{reason, refused, why, t.wall, t.wall, {}, {}, 0}};
         if (!m) { // received before the hook was attached: no account
-            hooks_->on_audit(r);
+            extras_->hooks.on_audit(r);
             return;
         }
         m->ended_at = t.wall;
         m->ended = std::move(r);
-        if (m->until() <= m->from || (audit_prev_ && audit_prev_->at >= m->until())) {
+        if (m->until() <= m->from || (extras_->audit_prev && extras_->audit_prev->at >= m->until())) {
             audit_finish(*m);
-            std::erase_if(meters_, [](audit_meter const& x) { return x.done; });
+            std::erase_if(extras_->meters, [](audit_meter const& x) { return x.done; });
         }
     }
 
     // A closed window that no reading has reached within soc_max_age.
     void audit_overdue(core_time t) {
         bool closed = false;
-        for (auto& m : meters_) {
+        for (auto& m : extras_->meters) {
             if (!m.ended || t.wall < m.until() + cfg_.soc_max_age) continue;
             audit_hold(m);
             audit_finish(m);
             closed = true;
         }
-        if (closed) std::erase_if(meters_, [](audit_meter const& m) { return m.done; });
+        if (closed) std::erase_if(extras_->meters, [](audit_meter const& m) { return m.done; });
     }
 
     // At stop: every account is closed now, with what the readings showed.
     void audit_flush(core_time t) {
-        for (auto& m : meters_) {
+        for (auto& m : extras_->meters) {
             if (m.done) continue;
             if (!m.ended) { // every activation has ended by now; this keeps the account whole if not
                 m.ended_at = t.wall;
@@ -1254,7 +1255,7 @@ private:
             audit_hold(m);
             audit_finish(m);
         }
-        meters_.clear();
+        extras_->meters.clear();
     }
 
     void audit_assessment(activation const& a, verdict const& v, bool resumed, core_time t) {
@@ -1320,7 +1321,7 @@ private:
     void decide(core_time t) {
         if (!started_ || stopped_) return;
         integrate_soc(t.now);
-        if (!meters_.empty() && auditing()) audit_overdue(t);
+        if (auditing() && !extras_->meters.empty()) audit_overdue(t);
         std::optional<mono_time> wake;
         auto consider = [&](mono_time at) {
             if (!wake || at < *wake) wake = at;
@@ -1588,34 +1589,28 @@ private:
     agent_counters counters_;
     std::vector<tracked_activation> tracked_;
     std::vector<pending_assessment> awaiting_;
-    std::optional<mono_time> awaiting_deadline_;
+    detail::optional_time<mono_time> awaiting_deadline_;
     std::vector<owed> owed_;
     std::vector<std::pair<std::string, mono_time>> apply_by_; // starting activation → when the device must have it
     // Empty between events: its storage goes back to the thread's pool.
     detail::fifo<queued_action, 32, detail::pooled_allocator<queued_action>> actions_;
-    std::optional<mono_time> wake_;
+    detail::optional_time<mono_time> wake_;
 
     std::optional<device_op> dev_;
-    op_kind last_op_ = op_kind::read;
     std::optional<kilowatts> accepted_;
     std::vector<std::pair<std::string, kilowatts>> accepted_shares_;
-    bool device_known_ = true; // false after a command that failed, timed out or answered late
     mono_time command_retry_at_{};
     std::string last_command_error_{}; // why the last failed command failed, for the unavailable reason
     // For status(): monitoring only, no decision reads them.
-    std::optional<timestamp> last_telemetry_ack_{};
-    std::optional<timestamp> last_poll_ok_{};
-    std::optional<timestamp> last_reading_{};
+    detail::optional_time<timestamp> last_telemetry_ack_{};
+    detail::optional_time<timestamp> last_poll_ok_{};
+    detail::optional_time<timestamp> last_reading_{};
     std::optional<kilowatts> last_power_{};
     std::optional<percent> last_soc_{};
-    unsigned auth_failures_ = 0;
-    unsigned last_auth_status_ = 0;
-    bool read_due_ = false;
-    bool soc_read_wanted_ = false;
     std::optional<soc_reading> soc_;
     percent soc_est_{};
     mono_time soc_est_at_{};
-    std::optional<timestamp> last_sample_time_; // the newest sample's, so that no two share an instant
+    detail::optional_time<timestamp> last_sample_time_; // the newest sample's, so that no two share an instant
 
     mono_time next_sample_{}, next_poll_{}, poll_started_{};
     std::uint64_t poll_req_ = 0;
@@ -1624,21 +1619,34 @@ private:
     // its outcome is reported (a fleet's agents have few in flight at once).
     std::vector<std::uint64_t, detail::pooled_allocator<std::uint64_t>> tele_seqs_;
     std::vector<telemetry_sample, detail::pooled_allocator<telemetry_sample>> tele_samples_;
-    bool tele_was_live_ = false;
-    bool tele_failed_ = false;
     std::uint64_t tele_retry_from_seq_ = 0;
     mono_time tele_started_{}, tele_hold_{};
 
     std::uint64_t next_op_ = 0, next_req_ = 0;
-    bool started_ = false, stopping_ = false, stopped_ = false, control_ready_ = false;
     mono_time stop_deadline_{};     // telemetry after stop
     mono_time baseline_deadline_{}; // baseline commands after stop
 
-    // The audit trail's energy accounts (empty without the on_audit hook).
-    std::vector<audit_meter> meters_;
-    std::optional<audit_reading_point> audit_prev_; // the last reading with power
-    std::vector<timestamp> audit_cuts_;              // reused by audit_attribute
-    std::unique_ptr<agent_hooks> hooks_;
+    // The small fields together, where they share their padding.
+    unsigned auth_failures_ = 0;
+    unsigned last_auth_status_ = 0;
+    op_kind last_op_ = op_kind::read;
+    bool device_known_ = true; // false after a command that failed, timed out or answered late
+    bool read_due_ = false;
+    bool soc_read_wanted_ = false;
+    bool tele_was_live_ = false;
+    bool tele_failed_ = false;
+    bool started_ = false, stopping_ = false, stopped_ = false, control_ready_ = false;
+
+    // The hooks and the audit trail's energy accounts, made on first use
+    // (a fleet has thousands of cores, and most have neither). The accounts
+    // are only read while `auditing()`, which implies the block.
+    struct extras {
+        agent_hooks hooks;
+        std::vector<audit_meter> meters;
+        std::optional<audit_reading_point> audit_prev; // the last reading with power
+        std::vector<timestamp> audit_cuts;              // reused by audit_attribute
+    };
+    std::unique_ptr<extras> extras_;
 };
 
 /// @brief The agent's decisions (`basic_agent_core` explains the template).
