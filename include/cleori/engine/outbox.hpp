@@ -31,7 +31,13 @@
 
 namespace cleori {
 
-class telemetry_outbox {
+/// @brief The outbox. See the file comment. Name it as `cleori::telemetry_outbox`.
+///
+/// A class template only so that its member functions are compiled where an
+/// outbox is used: a translation unit that includes the headers but makes no
+/// agent does not pay for them. `Unused` has no other role.
+template <class Unused = void>
+class basic_telemetry_outbox {
 public:
     struct entry {
         std::uint64_t seq;
@@ -39,7 +45,7 @@ public:
     };
 
     /// @param capacity the most samples kept (at least 1)
-    explicit telemetry_outbox(std::size_t capacity) : capacity_(std::max<std::size_t>(capacity, 1)) {}
+    explicit basic_telemetry_outbox(std::size_t capacity) : capacity_(std::max<std::size_t>(capacity, 1)) {}
 
     /// @brief Adds a sample. @return the sequence number of the oldest
     /// sample, when it was evicted to make room.
@@ -126,5 +132,7 @@ private:
     std::uint64_t next_seq_ = 0;
     std::uint64_t evicted_ = 0;
 };
+
+using telemetry_outbox = basic_telemetry_outbox<>;
 
 } // namespace cleori
