@@ -23,7 +23,7 @@ namespace asio = boost::asio;
 int main(int argc, char** argv) {
     auto const o = bench::parse_fleet_args(argc, argv);
     asio::io_context io{1};
-    auto const rss_before = bench::rss_kb();
+    auto const rss_before = bench::rss();
     std::vector<std::unique_ptr<cleori::beast_transport>> transports;
     for (std::size_t c = 0; c < o.connections; ++c)
         transports.push_back(std::make_unique<cleori::beast_transport>(io.get_executor(), o.url,
@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
         w.polls += a->counters().polls;
         w.failures += a->counters().telemetry_failures + a->counters().poll_failures;
     }
-    bench::print_fleet_result(bench::cpu_seconds() - cpu_before, rss_before, bench::rss_kb(), w);
+    bench::print_fleet_result(bench::cpu_seconds() - cpu_before, rss_before, bench::rss(), w);
     if (w.start_failures != 0) {
         std::cerr << w.start_failures << " of " << o.assets << " agents did not start\n";
         return 1;

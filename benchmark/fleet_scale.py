@@ -175,6 +175,7 @@ def point_nginx(client, n, tls):
         "util": util,
         "cpu_per_asset_us_s": util / n * 1e6,
         "rss_per_asset_kb": (result["rss_kb_after"] - result["rss_kb_before"]) / n,
+        "private_per_asset_kb": (result["private_kb_after"] - result["private_kb_before"]) / n,
         "late_p99": float("nan"), "act_p99": float("nan"), "confirmed": 0, "expected": 0,
         "failures": result["failures"],
         "samples_per_asset": telemetry / n,  # telemetry requests: nginx does not read the bodies
@@ -231,6 +232,7 @@ def point(client, n, tls):
         "util": util,
         "cpu_per_asset_us_s": util / n * 1e6,
         "rss_per_asset_kb": (result["rss_kb_after"] - result["rss_kb_before"]) / n,
+        "private_per_asset_kb": (result["private_kb_after"] - result["private_kb_before"]) / n,
         "late_p99": rep["telemetry_lateness_ms"]["p99"],
         "act_p99": percentile(latencies, 0.99),
         "confirmed": len(latencies), "expected": len(actions),
@@ -275,12 +277,14 @@ else:
     served_by = "cleori-sim as the server in its own process"
 print("Telemetry every 10 s and polls every 30 s per asset, compressed %d× (so %d ms and %d ms), %d s per point, "
       "%s connections, %s. CPU is the client's, scaled back to the real "
-      "cadence: the share of one core. RSS per asset is the client's resident growth divided by N.\n"
+      "cadence: the share of one core. RSS per asset is the client's resident growth divided by N; private RSS "
+      "is the part of it that is not mapped files (the code that the run first touches, a cost per process).\n"
       % (k, 10000 // k, 30000 // k, duration, connections, served_by))
 print("| client | transport | assets | CPU (% of a core) | CPU per asset (µs/s) | RSS per asset (KiB) | "
+      "private RSS per asset (KiB) | "
       "telemetry lateness p99 (ms) | activation confirmation p99 (ms) | confirmed | failed requests | "
       "samples / polls per asset (server) | same work |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 largest = {}
 invalid = []
 for tls in transports:
@@ -300,7 +304,7 @@ for tls in transports:
         for n in sizes:
             r = measured[(client, n)]
             if not isinstance(r, dict):
-                print("| %s | %s | %d | failed: %s | | | | | | | | |" % (client, transport, n, r))
+                print("| %s | %s | %d | failed: %s | | | | | | | | | |" % (client, transport, n, r))
                 if server_kind == "nginx":  # against nginx every client must get through
                     invalid.append("%s, %s, %d assets: %s" % (client, transport, n, r))
                 continue
@@ -316,8 +320,9 @@ for tls in transports:
             late = "n/a" if r["late_p99"] != r["late_p99"] else "%.1f" % r["late_p99"]
             act = "n/a" if r["act_p99"] != r["act_p99"] else "%.1f" % r["act_p99"]
             confirmed = "%d/%d" % (r["confirmed"], r["expected"]) if r["expected"] else "n/a"
-            print("| %s | %s | %d | %.2f | %.1f | %.1f | %s | %s | %s | %d | %.2f / %.2f | %s |" % (
+            print("| %s | %s | %d | %.2f | %.1f | %.2f | %.2f | %s | %s | %s | %d | %.2f / %.2f | %s |" % (
                 client, transport, n, 100 * r["util"], r["cpu_per_asset_us_s"], r["rss_per_asset_kb"],
+                r["private_per_asset_kb"],
                 late, act, confirmed, r["failures"], r["samples_per_asset"], r["polls_per_asset"], verdict))
             if not r["problems"] and not r["different"]:
                 largest[(client, transport)] = r["util"] / n  # per-asset share, from the largest valid size

@@ -26,8 +26,11 @@ def cpu():
 
 
 def rss_kb():
+    """Resident KiB: all, and the private (anonymous) part (without mapped files' pages)."""
     with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+        pages, shared = (int(x) for x in f.read().split()[1:3])
+    kb = os.sysconf("SC_PAGE_SIZE") // 1024
+    return pages * kb, (pages - shared) * kb
 
 
 def now_text():
@@ -83,7 +86,9 @@ async def main():
         tasks = [t for i in range(n) for t in asset(i)]
         cpu_before = cpu()
         await asyncio.gather(*tasks)
-    print(json.dumps({"cpu_s": round(cpu() - cpu_before, 3), "rss_kb_before": rss_before, "rss_kb_after": rss_kb(),
+    rss_after = rss_kb()
+    print(json.dumps({"cpu_s": round(cpu() - cpu_before, 3), "rss_kb_before": rss_before[0], "rss_kb_after": rss_after[0],
+                      "private_kb_before": rss_before[1], "private_kb_after": rss_after[1],
                       "samples_sent": stats["sent"], "polls": stats["polls"], "failures": stats["failures"], "start_failures": 0}))
 
 

@@ -63,7 +63,7 @@ size_t collect(char* p, size_t size, size_t n, void* r) {
 
 int main(int argc, char** argv) {
     auto const o = bench::parse_fleet_args(argc, argv);
-    auto const rss_before = bench::rss_kb();
+    auto const rss_before = bench::rss();
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURLM* multi = curl_multi_init();
     curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(o.connections));
@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
         if (now_ns() >= end) wait_ms = 10;
         curl_multi_poll(multi, nullptr, 0, static_cast<int>(std::min<std::int64_t>(wait_ms, 100)), nullptr);
     }
-    bench::print_fleet_result(bench::cpu_seconds() - cpu_before, rss_before, bench::rss_kb(), w);
+    bench::print_fleet_result(bench::cpu_seconds() - cpu_before, rss_before, bench::rss(), w);
     for (auto* h : free_handles) curl_easy_cleanup(h);
     curl_multi_cleanup(multi);
     return 0;

@@ -53,11 +53,18 @@ inline double cpu_seconds() {
            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-inline long rss_kb() {
+// Resident memory: all of it, and the private (anonymous) part, which
+// leaves out the pages of files mapped in (the program's and the libraries'
+// code, touched as the run first uses it: a fixed cost, not one per asset).
+struct resident {
+    long kb = 0, private_kb = 0;
+};
+inline resident rss() {
     std::ifstream f("/proc/self/statm");
-    long size = 0, resident = 0;
-    f >> size >> resident;
-    return resident * (sysconf(_SC_PAGESIZE) / 1024);
+    long size = 0, pages = 0, shared = 0;
+    f >> size >> pages >> shared;
+    long const kb_per_page = sysconf(_SC_PAGESIZE) / 1024;
+    return {pages * kb_per_page, (pages - shared) * kb_per_page};
 }
 
 // The work a client reports doing (the server's report is what the fleet
@@ -67,10 +74,12 @@ struct fleet_work {
     unsigned long long start_failures = 0; ///< assets that never started
 };
 
-inline void print_fleet_result(double cpu, long rss_before, long rss_after, fleet_work const& w) {
-    std::printf("{\"cpu_s\":%.3f,\"rss_kb_before\":%ld,\"rss_kb_after\":%ld,\"samples_sent\":%llu,\"polls\":%llu,"
-                "\"failures\":%llu,\"start_failures\":%llu}\n",
-                cpu, rss_before, rss_after, w.samples_sent, w.polls, w.failures, w.start_failures);
+inline void print_fleet_result(double cpu, resident before, resident after, fleet_work const& w) {
+    std::printf("{\"cpu_s\":%.3f,\"rss_kb_before\":%ld,\"rss_kb_after\":%ld,\"private_kb_before\":%ld,"
+                "\"private_kb_after\":%ld,\"samples_sent\":%llu,\"polls\":%llu,\"failures\":%llu,"
+                "\"start_failures\":%llu}\n",
+                cpu, before.kb, after.kb, before.private_kb, after.private_kb, w.samples_sent, w.polls, w.failures,
+                w.start_failures);
     std::fflush(stdout);
 }
 
