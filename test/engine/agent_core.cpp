@@ -659,7 +659,7 @@ BOOST_AUTO_TEST_CASE(a_command_reached_after_its_activation_ended_is_withdrawn_a
     r.core.on_device_command_withdrawn(r.t(), cmd.op);
     r.serve();
     r.run_for(2);
-    auto const& k = r.core.counters();
+    auto const k = r.core.counters();
     BOOST_TEST(k.commands_withdrawn == 1u);
     BOOST_TEST(k.setpoint_failures == 0u);
     BOOST_TEST(k.device_timeouts == 0u);

@@ -654,7 +654,7 @@ private:
             }
         }
         // I10: every sample taken was delivered once, is still in the outbox, or was evicted (counted).
-        auto const& k = core_->counters();
+        auto const k = core_->counters();
         if (delivered_twice_ != 0) fail("I10 delivery: a sample was delivered twice");
         if (same_instant_ != 0) fail("I10 delivery: two samples were taken at the same instant");
         if (k.samples_taken != delivered_ + k.samples_evicted + core_->outbox_size())

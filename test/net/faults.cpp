@@ -91,7 +91,7 @@ BOOST_AUTO_TEST_CASE(fault_matrix) {
 
             auto const report = f.sim.report();
             auto const& a = report.at("assets").at(0);
-            auto const& k = agent.counters();
+            auto const k = agent.counters();
             double const received = number(a.at("samples_received")), dups = number(a.at("duplicate_samples"));
             BOOST_TEST_MESSAGE(c.name << ": samples taken " << k.samples_taken << ", received " << received
                                       << ", duplicates " << dups << ", telemetry failures " << k.telemetry_failures
@@ -172,7 +172,7 @@ BOOST_AUTO_TEST_CASE(simulator_restart_mid_run) {
     cleori::test::drive(io, [&] { return agent.stopped(); }, 10s);
     BOOST_TEST_REQUIRE(agent.stopped());
 
-    auto const& k = agent.counters();
+    auto const k = agent.counters();
     // Every sample as received, duplicates kept: a sample sent twice shows.
     std::multiset<cleori::timestamp> before, after, all;
     for (auto const& smp : first->samples("asset-1")) before.insert(smp.time);

@@ -103,7 +103,7 @@ BOOST_AUTO_TEST_CASE(no_token_in_anything_a_full_run_writes) {
 
     // The capture is real: the agent's own lines hold the errors of every
     // fault, the refusal and the 401s (not the simulator's lines about them).
-    auto const& k = agent.counters();
+    auto const k = agent.counters();
     BOOST_TEST_MESSAGE("captured " << all.lines << " lines (" << agent_lines.lines << " from the agent), "
                                    << all.text.size() << " bytes; telemetry failures " << k.telemetry_failures
                                    << ", poll failures " << k.poll_failures);

@@ -187,7 +187,7 @@ public:
 
     /// @brief The hooks (assign before `start()`).
     agent_hooks& hooks() { return s_->core.hooks(); }
-    [[nodiscard]] agent_counters const& counters() const noexcept { return s_->core.counters(); }
+    [[nodiscard]] agent_counters counters() const noexcept { return s_->core.counters(); }
     /// @brief A snapshot of the asset for monitoring, taken now (call it on
     /// the agent's executor, like every member; from another thread use
     /// `async_status`).

@@ -26,6 +26,7 @@
 #include <cleori/device/battery_device.hpp>
 #include <cleori/detail/fifo.hpp>
 #include <cleori/detail/handler_pool.hpp>
+#include <cleori/detail/narrow_counts.hpp>
 #include <cleori/detail/optional_time.hpp>
 #include <cleori/engine/audit.hpp>
 #include <cleori/engine/lifecycle.hpp>
@@ -100,6 +101,40 @@ struct agent_counters {
     std::uint64_t activations_restored = 0;  ///< activations read back from the store at start
     std::uint64_t confirmations_restored = 0; ///< owed confirmations read back from the store at start
 };
+
+namespace detail {
+// The core's copy of `agent_counters`, 32 bits a count (see narrow_counts).
+using core_counts = narrow_counts<agent_counters,
+                                  &agent_counters::samples_taken,
+                                  &agent_counters::sample_read_failures,
+                                  &agent_counters::samples_sent,
+                                  &agent_counters::samples_evicted,
+                                  &agent_counters::samples_abandoned,
+                                  &agent_counters::telemetry_requests,
+                                  &agent_counters::telemetry_failures,
+                                  &agent_counters::polls,
+                                  &agent_counters::poll_failures,
+                                  &agent_counters::activations_received,
+                                  &agent_counters::activations_invalid,
+                                  &agent_counters::activations_refused,
+                                  &agent_counters::activations_applied,
+                                  &agent_counters::activations_ended,
+                                  &agent_counters::activations_resumed,
+                                  &agent_counters::confirmations_sent,
+                                  &agent_counters::confirmation_failures,
+                                  &agent_counters::setpoints_applied,
+                                  &agent_counters::setpoint_failures,
+                                  &agent_counters::device_timeouts,
+                                  &agent_counters::device_late_answers,
+                                  &agent_counters::commands_withdrawn,
+                                  &agent_counters::soc_limit_stops,
+                                  &agent_counters::store_failures,
+                                  &agent_counters::samples_restored,
+                                  &agent_counters::activations_restored,
+                                  &agent_counters::confirmations_restored>;
+static_assert(core_counts::size * sizeof(std::uint64_t) == sizeof(agent_counters),
+              "every count in agent_counters is listed in core_counts");
+} // namespace detail
 
 /// @brief One asset's state at a moment, for monitoring: a copy, safe to keep
 /// and to read on any thread (`basic_agent::status()` on the agent's
@@ -275,7 +310,7 @@ public:
             last_sample_time_ = e.sample.time;
         }
         outbox_.skip_to(image.next_seq + 1);
-        counters_.samples_restored = outbox_.size();
+        counters_.set<&agent_counters::samples_restored>(outbox_.size());
         tracked_ = std::move(image.activations);
         for (auto& a : tracked_) {
             // The command may not have reached the device before the crash.
@@ -287,8 +322,8 @@ public:
             if (auditing() && is_committed(a.phase)) audit_open(a.a, t.wall);
         }
         for (auto& c : image.confirmations) owed_.push_back({std::move(c.id), std::move(c.c), t.now, 0, 0, {}});
-        counters_.activations_restored = tracked_.size();
-        counters_.confirmations_restored = owed_.size();
+        counters_.set<&agent_counters::activations_restored>(tracked_.size());
+        counters_.set<&agent_counters::confirmations_restored>(owed_.size());
         // Known activations let the device be commanded before the first poll.
         control_ready_ = !tracked_.empty();
         if (log && !image.empty()) {
@@ -347,7 +382,7 @@ public:
     void on_device_read(core_time t, std::uint64_t op, boost::system::error_code ec, battery_state st) {
         if (!read_answered(op)) return;
         if (ec) {
-            ++counters_.sample_read_failures;
+            counters_.add<&agent_counters::sample_read_failures>();
             error("device reading failed: " + ec.message());
             soc_read_failed(t);
         } else if (auto smp = make_sample(t.wall, st)) {
@@ -365,7 +400,7 @@ public:
             // the SoC but is not a second sample.
             if (last_sample_time_ != smp->time) {
                 last_sample_time_ = smp->time;
-                ++counters_.samples_taken;
+                counters_.add<&agent_counters::samples_taken>();
                 auto const gone = outbox_.push(*smp);
                 if (journal) record(sample_taken{outbox_.live()->seq, *smp});
                 if (gone) {
@@ -376,7 +411,7 @@ public:
             if (smp->soc) soc_known(t);
             else soc_read_failed(t);
         } else {
-            ++counters_.sample_read_failures;
+            counters_.add<&agent_counters::sample_read_failures>();
             error("device reading had no usable power or soc");
             soc_read_failed(t);
         }
@@ -392,7 +427,7 @@ public:
         if (!dev_ || dev_->op != op || dev_->kind != op_kind::command) {
             // A command answered after its deadline may still have been
             // applied: what the device holds is unknown until commanded again.
-            ++counters_.device_late_answers;
+            counters_.add<&agent_counters::device_late_answers>();
             device_known_ = false;
             decide(t);
             return;
@@ -407,7 +442,7 @@ public:
             device_known_ = true;
             last_command_error_.clear();
             accepted_shares_ = std::move(done.shares);
-            ++counters_.setpoints_applied;
+            counters_.add<&agent_counters::setpoints_applied>();
             fire<&agent_hooks::on_setpoint>(done.setpoint);
             // By index, so the loop stays within the shares whatever a hook does.
             for (std::size_t i = 0; i < accepted_shares_.size(); ++i) {
@@ -424,7 +459,7 @@ public:
                     continue;
                 }
                 a->executing_sent = true;
-                ++counters_.activations_applied;
+                counters_.add<&agent_counters::activations_applied>();
                 confirmation c{t.wall, confirmation_status::executing, std::nullopt, a->setpoint};
                 // Executing and the confirmation it owes, as one event.
                 if (journal) record(activation_changed{*a, c});
@@ -444,7 +479,7 @@ public:
         if (!dev_ || dev_->op != op || dev_->kind != op_kind::command) return;
         auto const done = std::move(*dev_);
         dev_.reset();
-        ++counters_.commands_withdrawn;
+        counters_.add<&agent_counters::commands_withdrawn>();
         // Withdrawn before any share ended, the same command would come back
         // at once: a pause keeps a driver that withdraws early from spinning.
         bool const any_ended = std::any_of(done.shares.begin(), done.shares.end(), [&](auto const& share) {
@@ -459,7 +494,7 @@ public:
     void on_poll(core_time t, std::uint64_t request, activation_poll const& poll) {
         if (request != poll_req_) return;
         poll_req_ = 0;
-        ++counters_.polls;
+        counters_.add<&agent_counters::polls>();
         last_poll_ok_ = t.wall;
         auth_failures_ = 0;
         control_ready_ = true;
@@ -469,7 +504,7 @@ public:
     void on_poll_failed(core_time t, std::uint64_t request, call_failure const& f) {
         if (request != poll_req_) return;
         poll_req_ = 0;
-        ++counters_.poll_failures;
+        counters_.add<&agent_counters::poll_failures>();
         note_auth(f);
         control_ready_ = true; // no answer: command what is known (baseline)
         error("poll: " + f.text);
@@ -485,7 +520,7 @@ public:
         if (request != tele_req_) return;
         tele_req_ = 0;
         if (failure) {
-            ++counters_.telemetry_failures;
+            counters_.add<&agent_counters::telemetry_failures>();
             note_auth(*failure);
             tele_failed_ = true;
             error((tele_seqs_.size() > 1 || !tele_was_live_ ? "telemetry back-fill: " : "telemetry: ") + failure->text);
@@ -502,10 +537,10 @@ public:
             // A sample evicted while its request was in flight is counted once, as evicted.
             auto const removed = outbox_.acknowledge(tele_seqs_);
             if (journal) record(samples_released{tele_seqs_});
-            ++counters_.telemetry_requests;
+            counters_.add<&agent_counters::telemetry_requests>();
             last_telemetry_ack_ = t.wall;
             auth_failures_ = 0;
-            counters_.samples_sent += removed;
+            counters_.add<&agent_counters::samples_sent>(removed);
             fire<&agent_hooks::on_telemetry_sent>(removed);
         }
         decltype(tele_seqs_)().swap(tele_seqs_);
@@ -527,7 +562,7 @@ public:
         }
         bool done = !failure;
         if (failure) {
-            ++counters_.confirmation_failures;
+            counters_.add<&agent_counters::confirmation_failures>();
             error("confirm " + it->id + ": " + failure->text);
             if (permanent(*failure)) {
                 // Cleori refuses it for good (e.g. 404: unknown); retrying cannot help.
@@ -554,7 +589,7 @@ public:
                 if (journal) record(confirmation_done{id});
             }
             if (!failure) {
-                ++counters_.confirmations_sent;
+                counters_.add<&agent_counters::confirmations_sent>();
                 if (auto* a = find(id)) {
                     a->confirmed = true;
                     fire<&agent_hooks::on_activation_confirmed>(a->a, c);
@@ -566,7 +601,7 @@ public:
 
     /// @brief The store could not keep an event (the core carries on in memory).
     void on_store_failure(std::string const& what) {
-        ++counters_.store_failures;
+        counters_.add<&agent_counters::store_failures>();
         error("store: " + what);
     }
 
@@ -597,11 +632,13 @@ public:
     [[nodiscard]] bool stopped() const noexcept { return stopped_; }
     [[nodiscard]] bool stopping() const noexcept { return stopping_; }
 
-    [[nodiscard]] agent_counters const& counters() const noexcept { return counters_; }
+    /// @brief The counts so far, as a copy: exact 64-bit counts, kept in 32
+    /// bits each until one passes 2^32 - 1 (`detail::narrow_counts`).
+    [[nodiscard]] agent_counters counters() const noexcept { return counters_.wide(); }
     /// @brief A snapshot for monitoring (see `agent_status`).
     [[nodiscard]] agent_status status() const {
         agent_status s{};
-        s.counters = counters_;
+        s.counters = counters_.wide();
         s.last_telemetry_ack = last_telemetry_ack_;
         s.last_poll_ok = last_poll_ok_;
         s.last_reading = last_reading_;
@@ -698,7 +735,7 @@ private:
         journal(r);
     }
     void evicted(std::uint64_t seq) {
-        ++counters_.samples_evicted;
+        counters_.add<&agent_counters::samples_evicted>();
         if (journal) record(samples_released{std::span(&seq, 1)});
     }
     void note_auth(call_failure const& f) {
@@ -725,14 +762,14 @@ private:
     // i.e. it came after its deadline.
     bool read_answered(std::uint64_t op) {
         if (!dev_ || dev_->op != op || dev_->kind != op_kind::read) {
-            ++counters_.device_late_answers;
+            counters_.add<&agent_counters::device_late_answers>();
             return false;
         }
         dev_.reset();
         return true;
     }
     void command_failed(core_time t, device_op const& op, std::string const& why) {
-        ++counters_.setpoint_failures;
+        counters_.add<&agent_counters::setpoint_failures>();
         device_known_ = false; // it may have applied it anyway
         error("setpoint " + kw_text(op.setpoint) + " " + why);
         last_command_error_ = why;
@@ -867,7 +904,7 @@ private:
 
     void merge(activation_poll const& poll, core_time t) {
         for (auto const& bad : poll.rejected) {
-            ++counters_.activations_invalid;
+            counters_.add<&agent_counters::activations_invalid>();
             error("activation " + (bad.id.empty() ? std::string("(no id)") : bad.id) +
                   " is invalid and will not be executed: " + bad.reason);
         }
@@ -901,7 +938,7 @@ private:
                 if (journal) record(activation_changed{tracked_.back(), std::nullopt});
                 continue;
             }
-            ++counters_.activations_received;
+            counters_.add<&agent_counters::activations_received>();
             fire<&agent_hooks::on_activation_received>(a);
             if (auditing()) {
                 audit(a.id, t, audit_received{request_of(a)});
@@ -949,7 +986,7 @@ private:
                 a->phase = activation_phase::scheduled;
                 a->ended.reset();
                 a->setpoint = v.share;
-                ++counters_.activations_resumed;
+                counters_.add<&agent_counters::activations_resumed>();
                 if (journal) record(activation_changed{*a, std::nullopt});
                 if (log) say(log_level::info, "activation " + a->a.id + " served again after lost contact: resumed at " + kw_text(v.share));
                 continue;
@@ -971,7 +1008,7 @@ private:
             tracked_activation a{std::move(w.a), activation_phase::scheduled, v.share, t.wall, std::nullopt, false, false};
             if (!v.ok) {
                 a.phase = activation_phase::refused;
-                ++counters_.activations_refused;
+                counters_.add<&agent_counters::activations_refused>();
                 confirmation refusal{t.wall, confirmation_status::unavailable, v.reason, std::nullopt};
                 // The refusal and the confirmation it owes are kept as one event.
                 if (journal) record(activation_changed{a, refusal});
@@ -1023,10 +1060,10 @@ private:
         if (journal) record(activation_changed{a, c});
         if (auditing()) audit_close(a.a.id, reason, a.phase == activation_phase::refused, why, t);
         if (a.phase == activation_phase::refused) {
-            ++counters_.activations_refused;
+            counters_.add<&agent_counters::activations_refused>();
             fire<&agent_hooks::on_activation_refused>(a.a, why);
         } else {
-            ++counters_.activations_ended;
+            counters_.add<&agent_counters::activations_ended>();
             fire<&agent_hooks::on_activation_ended>(a.a, reason);
         }
         if (log) {
@@ -1332,14 +1369,14 @@ private:
         if (dev_ && t.now >= dev_->deadline) {
             auto const late = std::move(*dev_);
             dev_.reset();
-            ++counters_.device_timeouts;
+            counters_.add<&agent_counters::device_timeouts>();
             char buf[96];
             std::snprintf(buf, sizeof buf, "did not answer within %lld ms",
                           static_cast<long long>(device_timeout().count()));
             if (late.kind == op_kind::command) {
                 command_failed(t, late, buf);
             } else {
-                ++counters_.sample_read_failures;
+                counters_.add<&agent_counters::sample_read_failures>();
                 error(std::string("device reading ") + buf);
                 soc_read_failed(t);
             }
@@ -1426,7 +1463,7 @@ private:
                                            std::none_of(owed_.begin(), owed_.end(), [](owed const& o) { return o.in_flight != 0; });
             if ((baseline_done || (device_time_up && !dev_)) && nothing_in_flight && (outbox_.empty() || time_up)) {
                 if (!baseline_done) error("baseline at shutdown failed: the device did not accept 0 kW", log_level::error);
-                counters_.samples_abandoned = outbox_.size();
+                counters_.set<&agent_counters::samples_abandoned>(outbox_.size());
                 stopped_ = true;
                 wake_.reset();
                 return;
@@ -1529,7 +1566,7 @@ private:
                 end(a, end_reason::soc_limit, t, buf);
                 stopped_any = true;
             }
-            if (stopped_any) ++counters_.soc_limit_stops;
+            if (stopped_any) counters_.add<&agent_counters::soc_limit_stops>();
         };
         check(true, discharge);
         check(false, charge);
@@ -1586,7 +1623,7 @@ private:
     agent_config cfg_;
     core_profile prof_;
     telemetry_outbox outbox_;
-    agent_counters counters_;
+    detail::core_counts counters_;
     std::vector<tracked_activation> tracked_;
     std::vector<pending_assessment> awaiting_;
     detail::optional_time<mono_time> awaiting_deadline_;
