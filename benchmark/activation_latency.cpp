@@ -20,11 +20,13 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
 #include <map>
 #include <optional>
+#include <random>
 #include <sstream>
 
 using namespace cleori::literals;
@@ -205,6 +207,45 @@ void run_process(std::string const& command, sets_map& sets) {
     if (::pclose(p) != 0) throw std::runtime_error("failed: " + command);
 }
 
+// What this machine charges for memory that a sleep has let go cold: a chain
+// of dependent loads, each from its own cache line in random order, timed
+// warm (rounds back to back) and right after sleeping one poll interval, as
+// every client here sleeps before the poll that brings an activation. The
+// chain is about as long as the activation path's code in cache lines
+// (benchmark/instructions_table.py measures that).
+struct memory_probe {
+    std::size_t lines = 1024;
+    double warm_us = 0, after_sleep_us = 0;
+};
+
+memory_probe probe_memory(std::chrono::milliseconds sleep) {
+    memory_probe p;
+    constexpr std::size_t words_per_line = 64 / sizeof(std::size_t);
+    std::size_t const span = p.lines * 4; // the lines lie spread over four times their size
+    std::vector<std::size_t> order(span);
+    for (std::size_t i = 0; i < span; ++i) order[i] = i;
+    std::shuffle(order.begin(), order.end(), std::mt19937{1});
+    order.resize(p.lines);
+    std::vector<std::size_t> next(span * words_per_line, 0);
+    for (std::size_t i = 0; i < p.lines; ++i) next[order[i] * words_per_line] = order[(i + 1) % p.lines] * words_per_line;
+    volatile std::size_t last = 0; // keeps the loads
+    auto median_us = [&](bool sleep_first) {
+        std::vector<double> v;
+        for (int round = 0; round < 500; ++round) {
+            if (sleep_first) std::this_thread::sleep_for(sleep);
+            auto const t0 = std::chrono::steady_clock::now();
+            std::size_t at = order[0] * words_per_line;
+            for (std::size_t i = 0; i < p.lines; ++i) at = next[at];
+            v.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+            last = at;
+        }
+        return bench::summarize(std::move(v)).p50;
+    };
+    p.warm_us = median_us(false);
+    p.after_sleep_us = median_us(true);
+    return p;
+}
+
 struct result {
     std::string client, transport;
     bench::summary a, b;
@@ -278,6 +319,13 @@ int main(int argc, char** argv) {
         std::cout << "| " << r.client << " | " << r.transport << " | " << r.a.n << " | " << us(r.a.p50) << " | "
                   << us(r.a.p99) << " | " << us(r.a.p999) << " | " << us(r.a.max) << " | " << us(r.b.p50) << " | "
                   << us(r.b.p99) << " | " << us(r.b.p999) << " | " << us(r.b.max) << " |\n";
+    auto const probe = probe_memory(o.poll);
+    std::cout << "\nMemory after a sleep, on this machine: " << probe.lines
+              << " dependent loads, each from its own cache line in random order, take " << us(probe.warm_us)
+              << " µs warm and " << us(probe.after_sleep_us) << " µs right after sleeping " << o.poll.count()
+              << " ms (median of 500 rounds each): " << std::fixed << std::setprecision(1)
+              << (probe.after_sleep_us - probe.warm_us) * 1000.0 / static_cast<double>(probe.lines)
+              << " ns more per line.\n";
     std::cout << "\n### Ratios of (b) confirmation latency: cleori ÷ other (below 1: cleori is faster)\n\n"
               << "| transport | vs | p50 ratio | p99 ratio |\n|---|---|---|---|\n";
     for (std::string t : {"plain", "TLS"}) {

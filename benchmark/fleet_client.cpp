@@ -39,6 +39,12 @@ int main(int argc, char** argv) {
             cleori::agent_config{.token = bench::fleet_token(i), .telemetry_interval = o.telemetry,
                                  .poll_interval = o.poll},
             cleori::real_clock{}, cleori::default_retry{cleori::exponential_backoff{{.seed = i + 1}}}));
+        // The first failures, so that a row with failed requests says why. The
+        // sink's two captures fit in std::function's own buffer: no heap per agent.
+        agents.back()->set_logger([&w, i](cleori::log_level level, std::string_view line) {
+            if (level >= cleori::log_level::warning && ++w.errors_logged <= 5)
+                std::cerr << "asset " << i << ": " << line << "\n";
+        });
     }
     // One timer starts the agents in order, each at its offset (they grow with i).
     auto const t0 = asio::steady_timer::clock_type::now();

@@ -172,6 +172,7 @@ def point_nginx(client, n, tls):
         if done < 0.98 * due:
             different.append("%s per asset %.2f, %.0f %% below the cadence's %.2f" % (what, done, 100 * (1 - done / due), due))
     return {
+        "stderr": out.stderr,
         "util": util,
         "cpu_per_asset_us_s": util / n * 1e6,
         "rss_per_asset_kb": (result["rss_kb_after"] - result["rss_kb_before"]) / n,
@@ -229,6 +230,7 @@ def point(client, n, tls):
     if idle:
         problems.append("%d assets got no samples or no polls" % idle)
     return {
+        "stderr": out.stderr,
         "util": util,
         "cpu_per_asset_us_s": util / n * 1e6,
         "rss_per_asset_kb": (result["rss_kb_after"] - result["rss_kb_before"]) / n,
@@ -315,6 +317,10 @@ for tls in transports:
             elif r["different"]:
                 verdict = "**INVALID (not the same work): " + "; ".join(r["different"]) + "**"
                 print("fleet_scale.py: %s, %s, %d assets: %s" % (client, transport, n, "; ".join(r["different"])),
+                      file=sys.stderr)
+            if r["failures"] and r["stderr"].strip():  # why, in the client's words
+                print("fleet_scale.py: %s, %s, %d assets: %d failed requests; the first:\n  %s"
+                      % (client, transport, n, r["failures"], "\n  ".join(r["stderr"].strip().splitlines()[:5])),
                       file=sys.stderr)
             # nginx has no view of lateness or activations: those cells are n/a.
             late = "n/a" if r["late_p99"] != r["late_p99"] else "%.1f" % r["late_p99"]

@@ -72,6 +72,7 @@ inline resident rss() {
 struct fleet_work {
     unsigned long long samples_sent = 0, polls = 0, failures = 0;
     unsigned long long start_failures = 0; ///< assets that never started
+    unsigned long long errors_logged = 0;  ///< failures the agents logged (the first few go to stderr)
 };
 
 inline void print_fleet_result(double cpu, resident before, resident after, fleet_work const& w) {
