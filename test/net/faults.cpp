@@ -110,9 +110,14 @@ BOOST_AUTO_TEST_CASE(fault_matrix) {
                     // and latency fails nothing by itself.
                     bool const failed = c.kind == fk::status || c.kind == fk::drop || c.kind == fk::truncate ||
                                         (c.kind == fk::malformed && fault.method == "GET");
-                    if (fault.retried_after)
+                    if (fault.retried_after) {
                         BOOST_TEST(fault.retried_after->count() >= c.hold.count(),
                                    "sent again after " << fault.retried_after->count() << " ms; the agent's log:\n" << log);
+                        // ... and as soon as the wait is over (a second's margin for a loaded machine).
+                        if (c.hold > 0ms)
+                            BOOST_TEST(fault.retried_after->count() <= (c.hold + 1000ms).count(),
+                                       "sent again after " << fault.retried_after->count() << " ms; the agent's log:\n" << log);
+                    }
                     else if (failed) // only a request whose wait outlasted the run may stay unsent
                         BOOST_TEST((fault.at + c.hold + 500ms > stop_began), "never sent again; the agent's log:\n" << log);
                 }
@@ -126,9 +131,12 @@ BOOST_AUTO_TEST_CASE(fault_matrix) {
             // Cleori's 10 s / 60 s rules scaled to this run's 250 ms cadences:
             // samples are taken on their grid whatever the network does (a
             // lost run of samples would show as a gap in sample time), and no
-            // fault stops polling for long (a 1 s Retry-After is the longest wait).
+            // fault stops polling for long. The gap counts only the polls
+            // served; with a Retry-After as long as the time between bursts, a
+            // poll may be refused once per burst, each time honouring the
+            // wait, so there the promise is the prompt retry checked above.
             BOOST_TEST(number(a.at("max_sample_gap_s")) <= 1.0);
-            BOOST_TEST(number(a.at("max_poll_gap_s")) <= 2.5);
+            if (c.hold == 0ms) BOOST_TEST(number(a.at("max_poll_gap_s")) <= 2.5);
             BOOST_TEST(k.activations_applied == 2u);
             BOOST_TEST(k.activations_refused == 0u);
             for (auto const& act : a.at("activations").as_array())
