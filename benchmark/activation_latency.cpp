@@ -21,6 +21,7 @@
 #include <boost/asio/write.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
@@ -234,10 +235,12 @@ memory_probe probe_memory(std::chrono::milliseconds sleep) {
         for (int round = 0; round < 500; ++round) {
             if (sleep_first) std::this_thread::sleep_for(sleep);
             auto const t0 = std::chrono::steady_clock::now();
+            std::atomic_signal_fence(std::memory_order_seq_cst); // the loads stay between the clock reads
             std::size_t at = order[0] * words_per_line;
             for (std::size_t i = 0; i < p.lines; ++i) at = next[at];
-            v.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
             last = at;
+            std::atomic_signal_fence(std::memory_order_seq_cst);
+            v.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
         }
         return bench::summarize(std::move(v)).p50;
     };

@@ -541,6 +541,32 @@ BOOST_AUTO_TEST_CASE(narrow_counts_stay_exact_past_32_bits,
     BOOST_TEST(n.wide().samples_restored == 1u);
 }
 
+// The same counts' arithmetic, in every build (the sanitizers' too): a carry
+// from the low word and a large addition at once, a set above 2^32 that makes
+// the block, and each count apart from the others.
+BOOST_AUTO_TEST_CASE(narrow_counts_add_and_set_exactly_around_2_to_the_32) {
+    using k = cleori::agent_counters;
+    std::uint64_t const two32 = std::uint64_t{1} << 32;
+    cleori::detail::core_counts n;
+    n.add<&k::polls>(two32 - 3);
+    n.add<&k::polls>(5 * two32 + 7); // the low word wraps and the high word takes 5 + 1
+    BOOST_TEST(n.get<&k::polls>() == 6 * two32 + 4);
+    n.add<&k::polls>(two32 - 4); // exactly to the next multiple
+    BOOST_TEST(n.get<&k::polls>() == 7 * two32);
+    cleori::detail::core_counts fresh;
+    fresh.set<&k::samples_restored>(3 * two32 + 1); // makes the block
+    BOOST_TEST(fresh.get<&k::samples_restored>() == 3 * two32 + 1);
+    fresh.add<&k::samples_restored>(two32 - 1);
+    BOOST_TEST(fresh.get<&k::samples_restored>() == 4 * two32);
+    fresh.add<&k::soc_limit_stops>(2);
+    auto const w = fresh.wide();
+    BOOST_TEST(w.samples_restored == 4 * two32);
+    BOOST_TEST(w.soc_limit_stops == 2u);
+    BOOST_TEST(w.samples_taken == 0u);                     // the first count
+    BOOST_TEST(w.confirmations_restored == 0u);            // the last
+    BOOST_TEST(w.polls == 0u);
+}
+
 // Request strings lent by the thread: a nested request gets a pair of its
 // own, and a pair given back keeps its capacity for the next request.
 BOOST_AUTO_TEST_CASE(request_strings_are_lent_by_the_thread_and_keep_their_capacity,

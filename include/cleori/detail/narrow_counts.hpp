@@ -2,10 +2,11 @@
 // Event counts kept in 32 bits each that read as exact 64-bit counts.
 //
 // Why: an agent's counters are 27 numbers that a fleet holds tens of
-// thousands of times, and none of them comes near 2^32 in years (the fastest
-// moves once a second). Half their width is 108 bytes per agent. The rare
-// count that does pass 2^32 - 1 carries into high words kept in a block made
-// on the first carry, so no count ever wraps.
+// thousands of times, and at Cleori's cadences (seconds) none comes near 2^32
+// in a century. Half their width is 108 bytes per agent. A count that does
+// pass 2^32 - 1 (a poll every millisecond for 50 days, say) carries into high
+// words kept in a block made on the first carry, so no count ever wraps; only
+// such an agent pays for the block.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -26,18 +27,18 @@ public:
         static_assert(listed<Field>, "narrow_counts: this field is not in the list");
         constexpr std::size_t i = index_of<Field>();
         std::uint64_t const sum = std::uint64_t{low_[i]} + n;
-        low_[i] = static_cast<std::uint32_t>(sum);
         if (sum > low_max) [[unlikely]]
-            high()[i] += static_cast<std::uint32_t>(sum >> 32);
+            high()[i] += static_cast<std::uint32_t>(sum >> 32); // first: if the block cannot be made, the count stays as it was
+        low_[i] = static_cast<std::uint32_t>(sum);
     }
 
     template <std::uint64_t Wide::*Field>
     void set(std::uint64_t value) {
         static_assert(listed<Field>, "narrow_counts: this field is not in the list");
         constexpr std::size_t i = index_of<Field>();
-        low_[i] = static_cast<std::uint32_t>(value);
-        if (value > low_max) high()[i] = static_cast<std::uint32_t>(value >> 32);
+        if (value > low_max) high()[i] = static_cast<std::uint32_t>(value >> 32); // first, as in add
         else if (high_) (*high_)[i] = 0;
+        low_[i] = static_cast<std::uint32_t>(value);
     }
 
     template <std::uint64_t Wide::*Field>
@@ -59,12 +60,19 @@ private:
 
     template <std::uint64_t Wide::*Field>
     static constexpr std::size_t index_of() {
+        static_assert(distinct(), "narrow_counts: a field is listed twice");
         std::size_t i = 0;
         while (i < size && fields[i] != Field) ++i;
         return i;
     }
     template <std::uint64_t Wide::*Field>
     static constexpr bool listed = index_of<Field>() < size;
+    static constexpr bool distinct() {
+        for (std::size_t i = 0; i < size; ++i)
+            for (std::size_t j = i + 1; j < size; ++j)
+                if (fields[i] == fields[j]) return false;
+        return true;
+    }
     [[nodiscard]] std::uint64_t at(std::size_t i) const noexcept {
         return (high_ ? std::uint64_t{(*high_)[i]} << 32 : 0) | low_[i];
     }
