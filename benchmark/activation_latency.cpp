@@ -4,7 +4,8 @@
 // and the same bytes through an Asio event loop), cleori, libcurl +
 // nlohmann/json, and Python requests, over plain HTTP and TLS, in one run
 // against one server (benchmark/support/latency_server.hpp). Prints Markdown.
-//   activation_latency [--activations N] [--poll-ms M] [--only cleori]
+//   activation_latency [--activations N] [--poll-ms M] [--only cleori] [--json FILE]
+// --json also writes the figures to FILE, for benchmark/targets.py.
 #include "support/latency_server.hpp"
 #include "support/stats.hpp"
 
@@ -19,10 +20,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -42,6 +46,7 @@ struct options {
     std::size_t activations = 1000;
     std::chrono::milliseconds poll{5};
     std::string only{}; // run only clients whose name starts with this
+    std::string json{};
 };
 
 // --- the floor: the same exchanges as raw bytes, no HTTP or JSON library ---
@@ -269,6 +274,7 @@ int main(int argc, char** argv) {
         if (a == "--activations") o.activations = std::stoul(argv[i + 1]);
         else if (a == "--poll-ms") o.poll = std::chrono::milliseconds(std::stol(argv[i + 1]));
         else if (a == "--only") o.only = argv[i + 1];
+        else if (a == "--json") o.json = argv[i + 1];
         else return std::cerr << "unknown option " << a << "\n", 2;
     }
     cleori::test::test_pki pki;
@@ -340,6 +346,23 @@ int main(int argc, char** argv) {
             std::cout << "| " << t << " | " << r.client << " | " << std::fixed << std::setprecision(2)
                       << cl->b.p50 / r.b.p50 << " | " << cl->b.p99 / r.b.p99 << " |\n";
         }
+    }
+    if (!o.json.empty()) {
+        auto const figures = [](bench::summary const& s) {
+            return boost::json::object{{"n", s.n}, {"p50", s.p50}, {"p99", s.p99}, {"p999", s.p999}, {"max", s.max}};
+        };
+        boost::json::array rows;
+        for (auto const& r : results)
+            rows.push_back(boost::json::object{{"client", r.client}, {"transport", r.transport},
+                                               {"setpoint_us", figures(r.a)}, {"confirmation_us", figures(r.b)}});
+        boost::json::object const doc{
+            {"activations", o.activations},
+            {"poll_ms", o.poll.count()},
+            {"rows", std::move(rows)},
+            {"probe", {{"lines", probe.lines}, {"warm_us", probe.warm_us}, {"after_sleep_us", probe.after_sleep_us}}}};
+        std::ofstream f(o.json);
+        f << boost::json::serialize(doc) << "\n";
+        if (!f) return std::cerr << "activation_latency: cannot write " << o.json << "\n", 1;
     }
     return 0;
 }

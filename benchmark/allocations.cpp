@@ -13,7 +13,8 @@
 // through the counted functions, so an allocation is counted once, whatever
 // path it takes. Before measuring, a self-check calls each path once and
 // refuses to report if the count does not rise by exactly that many.
-//   allocations
+//   allocations [--json FILE]
+// --json also writes the counts to FILE, for benchmark/targets.py.
 #include "support/stats.hpp"
 
 #include <cleori/agent.hpp>
@@ -33,7 +34,9 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <string_view>
 #include <new>
 
 #include <malloc.h>
@@ -224,7 +227,10 @@ row measure(bool tls, cleori::test::test_pki const& pki) {
 }
 } // namespace
 
-int main() {
+int main(int argc, char** argv) {
+    char const* json = nullptr;
+    if (argc == 3 && std::string_view(argv[1]) == "--json") json = argv[2];
+    else if (argc != 1) return std::cerr << "usage: allocations [--json FILE]\n", 2;
     if (!self_check()) return 1;
     cleori::test::test_pki const pki;
     row const plain = measure(false, pki);
@@ -238,5 +244,11 @@ int main() {
               << tls.telemetry << " |\n"
               << "| poll (GET, decode a page with one activation already known, merge) | " << plain.poll << " | "
               << tls.poll << " |\n";
+    if (json) {
+        std::ofstream f(json);
+        f << "{\"plain\": {\"telemetry\": " << plain.telemetry << ", \"poll\": " << plain.poll
+          << "}, \"tls\": {\"telemetry\": " << tls.telemetry << ", \"poll\": " << tls.poll << "}}\n";
+        if (!f) return std::cerr << "allocations: cannot write " << json << "\n", 1;
+    }
     return 0;
 }

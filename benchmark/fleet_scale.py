@@ -23,7 +23,8 @@ server is never the bottleneck and only the client is measured. The work is
 then counted from nginx's access log (requests, not samples; no activations).
    fleet_scale.py --build DIR [--sizes 250,1000,2500] [--duration 12] [--compression 10]
                   [--server sim|nginx] [--transports plain,tls] [--connections 4]
-                  [--clients cleori,curl,aiohttp]"""
+                  [--clients cleori,curl,aiohttp] [--json FILE]
+--json also writes every row to FILE, for benchmark/targets.py."""
 import json
 import os
 import signal
@@ -289,6 +290,7 @@ print("| client | transport | assets | CPU (% of a core) | CPU per asset (µs/s)
 print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 largest = {}
 invalid = []
+rows = []  # for --json
 for tls in transports:
     transport = "TLS" if tls else "plain"
     measured = {}  # (client, n) -> result, or the error text of a client that fell over
@@ -307,6 +309,8 @@ for tls in transports:
             r = measured[(client, n)]
             if not isinstance(r, dict):
                 print("| %s | %s | %d | failed: %s | | | | | | | | | |" % (client, transport, n, r))
+                rows.append({"client": client, "transport": transport, "assets": n, "verdict": "failed",
+                             "why": r})
                 if server_kind == "nginx":  # against nginx every client must get through
                     invalid.append("%s, %s, %d assets: %s" % (client, transport, n, r))
                 continue
@@ -330,6 +334,12 @@ for tls in transports:
                 client, transport, n, 100 * r["util"], r["cpu_per_asset_us_s"], r["rss_per_asset_kb"],
                 r["private_per_asset_kb"],
                 late, act, confirmed, r["failures"], r["samples_per_asset"], r["polls_per_asset"], verdict))
+            rows.append({"client": client, "transport": transport, "assets": n,
+                         "verdict": "failed" if r["problems"] else "invalid" if r["different"] else "ok",
+                         "why": "; ".join(r["problems"] + r["different"]),
+                         **{key: r[key] for key in ("util", "cpu_per_asset_us_s", "rss_per_asset_kb",
+                                                    "private_per_asset_kb", "failures", "samples_per_asset",
+                                                    "polls_per_asset")}})
             if not r["problems"] and not r["different"]:
                 largest[(client, transport)] = r["util"] / n  # per-asset share, from the largest valid size
     sys.stdout.flush()
@@ -338,6 +348,10 @@ print("\n### Largest fleet under 50 %% of one core%s (extrapolated from the larg
 print("| client | transport | assets at 50 % of a core |\n|---|---|---|")
 for (client, transport), per_asset in largest.items():
     print("| %s | %s | %s |" % (client, transport, "{:,}".format(int(0.5 / per_asset)) if per_asset > 0 else "n/a"))
+if "--json" in opts:
+    with open(opts["--json"], "w") as f:
+        json.dump({"server": server_kind, "compression": k, "duration_s": duration, "connections": int(connections),
+                   "rows": rows}, f, indent=1)
 if invalid:
     sys.stdout.flush()
     print("\nfleet_scale.py: %d rows failed:" % len(invalid), file=sys.stderr)
