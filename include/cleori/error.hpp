@@ -136,8 +136,8 @@ public:
             return "TLS: the server's certificate has expired or is not yet valid (not retried)";
         case error::tls_host_name_mismatch:
             return "TLS: the server's certificate does not name the host of the base URL (not retried)";
-        case error::config_telemetry_interval: return "telemetry interval must be above 0 and at most 10 s (Cleori's rule)";
-        case error::config_poll_interval: return "poll interval must be above 0 and at most 60 s (Cleori's rule)";
+        case error::config_telemetry_interval: return "telemetry interval must be above 0 and at most 10 s, with the clock's timer slack (Cleori's rule)";
+        case error::config_poll_interval: return "poll interval must be above 0 and at most 60 s, with the clock's timer slack (Cleori's rule)";
         case error::config_missing_token: return "no asset token configured";
         case error::store_bad_format: return "the store file is not a cleori journal (wrong magic or version)";
         case error::store_record_invalid:

@@ -1,11 +1,14 @@
 // Positive and negative checks of the Clock concept.
 #include <cleori/clock/clock.hpp>
 
+#include <cleori/clock/coalescing_clock.hpp>
 #include <cleori/clock/manual_clock.hpp>
 
 namespace {
 static_assert(cleori::Clock<cleori::real_clock>);
 static_assert(cleori::Clock<cleori::manual_clock>);
+static_assert(cleori::Clock<cleori::coalescing_clock<>>);
+static_assert(cleori::Clock<cleori::coalescing_clock<cleori::manual_clock>>);
 
 struct fixed_offset_clock { // the exemplar of doc/concepts/Clock.md: real time, shifted wall clock
     std::chrono::hours offset{1};

@@ -12,6 +12,7 @@
 /// | `c.now()` | `std::chrono::steady_clock::time_point` | monotonic time: cadence, deadlines, retry waits |
 /// | `c.wall_now()` | `cleori::timestamp` | UTC wall time: sample and confirmation `time`, activation windows |
 /// | `c.make_timer(ex)` | a timer `t` | `t.expires_at(tp)`, `t.async_wait(token)` completing with `void(error_code)` (`operation_aborted` when cancelled), `t.cancel()` |
+/// | `c.timer_slack()` (optional) | a `std::chrono::duration` | the most a timer fires after its expiry; the agent checks its cadences with it (`cleori::coalescing_clock`) |
 ///
 /// See doc/concepts/Clock.md.
 
@@ -59,6 +60,14 @@ struct real_clock {
         return boost::asio::steady_timer(std::move(ex));
     }
 };
+
+/// @brief The most a timer of `c` fires after its expiry: `c.timer_slack()`
+/// if the clock says, else zero.
+template <class C>
+[[nodiscard]] constexpr std::chrono::nanoseconds timer_slack_of(C const& c) noexcept {
+    if constexpr (requires { c.timer_slack(); }) return std::chrono::duration_cast<std::chrono::nanoseconds>(c.timer_slack());
+    else return std::chrono::nanoseconds::zero();
+}
 
 // test/static/clock.cpp checks that real_clock models Clock, once, instead of
 // every translation unit that includes this header.

@@ -264,10 +264,14 @@ private:
         result<void> start() {
             if (started) return {};
             auto const& config = core.config();
+            // A clock whose timers may fire late (coalescing_clock) lengthens
+            // every cadence by as much: Cleori's limits must hold with it.
+            auto const slack = timer_slack_of(clock);
             if (config.telemetry_interval <= std::chrono::milliseconds::zero() ||
-                config.telemetry_interval > max_telemetry_interval)
+                config.telemetry_interval + slack > max_telemetry_interval)
                 return error::config_telemetry_interval;
-            if (config.poll_interval <= std::chrono::milliseconds::zero() || config.poll_interval > max_poll_interval)
+            if (config.poll_interval <= std::chrono::milliseconds::zero() ||
+                config.poll_interval + slack > max_poll_interval)
                 return error::config_poll_interval;
             if (token.view().empty()) return error::config_missing_token;
             if constexpr (!StaticallyRatedBattery<Device>) {
