@@ -4,11 +4,14 @@
 // fleet would. Prints one JSON line: CPU seconds and RSS over the run, and
 // the work done (samples sent, polls, failed requests, agents that did not
 // start). Exits 1 if any agent failed to start: a fleet missing some of its
-// agents does less work and would look cheap.
+// agents does less work and would look cheap. With --tick-ms the agents'
+// timers are on that grid (cleori::coalescing_clock).
 //   fleet_client --url U [--ca F] --assets N --telemetry-ms T --poll-ms P --duration-s D [--connections K]
+//                [--tick-ms G]
 #include "support/fleet_common.hpp"
 
 #include <cleori/agent.hpp>
+#include <cleori/clock/coalescing_clock.hpp>
 #include <cleori/device/simulated_battery.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -20,6 +23,13 @@
 
 namespace asio = boost::asio;
 
+namespace {
+struct fleet_policies : cleori::default_policies {
+    using clock = cleori::coalescing_clock<>; // a tick of 0 rounds nothing
+};
+using fleet_agent = cleori::basic_agent<cleori::simulated_battery, cleori::beast_transport, fleet_policies>;
+} // namespace
+
 int main(int argc, char** argv) {
     auto const o = bench::parse_fleet_args(argc, argv);
     asio::io_context io{1};
@@ -29,16 +39,16 @@ int main(int argc, char** argv) {
         transports.push_back(std::make_unique<cleori::beast_transport>(io.get_executor(), o.url,
                                                                        cleori::transport_options{.ca_file = o.ca}));
     std::vector<std::unique_ptr<cleori::simulated_battery>> batteries;
-    std::vector<std::unique_ptr<cleori::agent<cleori::simulated_battery>>> agents;
+    std::vector<std::unique_ptr<fleet_agent>> agents;
     std::vector<bool> started(o.assets, false);
     bench::fleet_work w;
     for (std::size_t i = 0; i < o.assets; ++i) {
         batteries.push_back(std::make_unique<cleori::simulated_battery>());
-        agents.push_back(std::make_unique<cleori::agent<cleori::simulated_battery>>(
+        agents.push_back(std::make_unique<fleet_agent>(
             *batteries.back(), *transports[i % o.connections],
             cleori::agent_config{.token = bench::fleet_token(i), .telemetry_interval = o.telemetry,
                                  .poll_interval = o.poll},
-            cleori::real_clock{}, cleori::default_retry{cleori::exponential_backoff{{.seed = i + 1}}}));
+            cleori::coalescing_clock<>{o.tick}, cleori::default_retry{cleori::exponential_backoff{{.seed = i + 1}}}));
         // The first failures, so that a row with failed requests says why. The
         // sink's two captures fit in std::function's own buffer: no heap per agent.
         agents.back()->set_logger([&w, i](cleori::log_level level, std::string_view line) {

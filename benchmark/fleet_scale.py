@@ -23,7 +23,10 @@ server is never the bottleneck and only the client is measured. The work is
 then counted from nginx's access log (requests, not samples; no activations).
    fleet_scale.py --build DIR [--sizes 250,1000,2500] [--duration 12] [--compression 10]
                   [--server sim|nginx] [--transports plain,tls] [--connections 4]
-                  [--clients cleori,curl,aiohttp] [--json FILE]
+                  [--clients cleori,curl,aiohttp] [--tick-ms 0] [--json FILE]
+--tick-ms G puts every client's timers on a grid of G ms (cleori::coalescing_clock
+for cleori, the same rounding in the baselines): what falls due within one tick
+is done in one wake-up.
 --json also writes every row to FILE, for benchmark/targets.py."""
 import json
 import os
@@ -42,6 +45,7 @@ k = int(opts.get("--compression", "10"))
 server_kind = opts.get("--server", "sim")
 transports = [t == "tls" for t in opts.get("--transports", "plain,tls").split(",")]
 connections = opts.get("--connections", "4")
+tick_ms = int(opts.get("--tick-ms", "0"))
 here = os.path.dirname(os.path.abspath(__file__))
 sim = os.path.join(build, "tools", "cleori-sim")
 clients = {
@@ -133,7 +137,7 @@ def start_nginx(tls):
 def point_nginx(client, n, tls):
     server, url, log = start_nginx(tls)
     args = ["--url", url, "--assets", str(n), "--telemetry-ms", str(10000 // k), "--poll-ms", str(30000 // k),
-            "--duration-s", str(duration), "--connections", connections]
+            "--duration-s", str(duration), "--connections", connections, "--tick-ms", str(tick_ms)]
     if tls:
         args += ["--ca", os.path.join(work, "ca.pem")]
     try:
@@ -207,7 +211,7 @@ def point(client, n, tls):
     port = server.stdout.readline().split("127.0.0.1:")[1].split()[0]
     url = ("https" if tls else "http") + "://127.0.0.1:" + port
     args = ["--url", url, "--assets", str(n), "--telemetry-ms", str(10000 // k), "--poll-ms", str(30000 // k),
-            "--duration-s", str(duration), "--connections", connections]
+            "--duration-s", str(duration), "--connections", connections, "--tick-ms", str(tick_ms)]
     if tls:
         args += ["--ca", os.path.join(work, "ca.pem")]
     out = subprocess.run(clients[client] + args, capture_output=True, text=True, timeout=duration * 5 + 60)
@@ -279,10 +283,12 @@ else:
     print("### Fleet scale (one client process, one thread)\n")
     served_by = "cleori-sim as the server in its own process"
 print("Telemetry every 10 s and polls every 30 s per asset, compressed %d× (so %d ms and %d ms), %d s per point, "
-      "%s connections, %s. CPU is the client's, scaled back to the real "
+      "%s connections, %s%s. CPU is the client's, scaled back to the real "
       "cadence: the share of one core. RSS per asset is the client's resident growth divided by N; private RSS "
       "is the part of it that is not mapped files (the code that the run first touches, a cost per process).\n"
-      % (k, 10000 // k, 30000 // k, duration, connections, served_by))
+      % (k, 10000 // k, 30000 // k, duration, connections, served_by,
+         ", every client's timers on a %d ms grid (what falls due within one tick is done in one wake-up)" % tick_ms
+         if tick_ms > 0 else ""))
 print("| client | transport | assets | CPU (% of a core) | CPU per asset (µs/s) | RSS per asset (KiB) | "
       "private RSS per asset (KiB) | "
       "telemetry lateness p99 (ms) | activation confirmation p99 (ms) | confirmed | failed requests | "
@@ -351,6 +357,7 @@ for (client, transport), per_asset in largest.items():
 if "--json" in opts:
     with open(opts["--json"], "w") as f:
         json.dump({"server": server_kind, "compression": k, "duration_s": duration, "connections": int(connections),
+                   "tick_ms": tick_ms,
                    "rows": rows}, f, indent=1)
 if invalid:
     sys.stdout.flush()

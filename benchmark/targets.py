@@ -197,7 +197,8 @@ def fleet_targets(t, fleet):
         elif over:
             whys.append(f"{tr}, " + " and ".join(f"{n:,}" for n in over) + ": one size only, no split into "
                         "what grows with the fleet and what does not")
-    t.add(cpu_name, "; ".join(cells) + at, met, "; ".join(whys) + ".")
+    grid = f", every client's timers on a {fleet['tick_ms']} ms grid" if fleet.get("tick_ms") else ""
+    t.add(cpu_name, "; ".join(cells) + at + grid, met, "; ".join(whys) + ".")
 
     cells, whys, met = [], [], True
     for tr in transports:

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """Fleet baseline in Python: asyncio + one aiohttp.ClientSession (connection
 pool limited to K). Each asset sends telemetry and polls on its own schedule
-and confirms new activations. Same arguments and result line as fleet_client."""
+and confirms new activations. Same arguments and result line as fleet_client
+(--tick-ms: what falls due is done on a grid of that many ms, rounded up)."""
 import asyncio
 import datetime
 import json
+import math
 import os
 import resource
 import ssl
@@ -17,7 +19,8 @@ import aiohttp
 def args():
     a = dict(zip(sys.argv[1::2], sys.argv[2::2]))
     return (a["--url"], a.get("--ca", ""), int(a["--assets"]), int(a["--telemetry-ms"]) / 1000,
-            int(a["--poll-ms"]) / 1000, int(a["--duration-s"]), int(a.get("--connections", "4")))
+            int(a["--poll-ms"]) / 1000, int(a["--duration-s"]), int(a.get("--connections", "4")),
+            int(a.get("--tick-ms", "0")) / 1000)
 
 
 def cpu():
@@ -38,7 +41,11 @@ def now_text():
 
 
 async def main():
-    url, ca, n, tel, poll, duration, conns = args()
+    url, ca, n, tel, poll, duration, conns, tick = args()
+
+    def on_grid(t):
+        return math.ceil(t / tick) * tick if tick > 0 else t
+
     ctx = ssl.create_default_context(cafile=ca) if ca else None
     stats = {"sent": 0, "polls": 0, "failures": 0}
     rss_before = rss_kb()
@@ -54,7 +61,7 @@ async def main():
                 except (aiohttp.ClientError, asyncio.TimeoutError):
                     stats["failures"] += 1
                 due += period
-                await asyncio.sleep(max(0.0, due - time.monotonic()))
+                await asyncio.sleep(max(0.0, on_grid(due) - time.monotonic()))
 
         def asset(i):
             headers = {"Authorization": "Bearer fleet-token-%d" % i}

@@ -16,6 +16,9 @@ struct fleet_args {
     std::string url, ca;
     std::size_t assets = 100, connections = 4;
     std::chrono::milliseconds telemetry{1000}, poll{3000}, duration{10000};
+    // Timers on a grid of this many ms (0: off): what is due within one tick
+    // is done in one wake-up. Every client takes the same grid.
+    std::chrono::milliseconds tick{0};
 };
 
 inline fleet_args parse_fleet_args(int argc, char** argv) {
@@ -29,6 +32,7 @@ inline fleet_args parse_fleet_args(int argc, char** argv) {
         else if (a == "--telemetry-ms") o.telemetry = std::chrono::milliseconds(std::stol(v));
         else if (a == "--poll-ms") o.poll = std::chrono::milliseconds(std::stol(v));
         else if (a == "--duration-s") o.duration = std::chrono::milliseconds(std::stol(v) * 1000);
+        else if (a == "--tick-ms") o.tick = std::chrono::milliseconds(std::stol(v));
         else {
             std::fprintf(stderr, "unknown option %s\n", a.c_str());
             std::exit(2);
