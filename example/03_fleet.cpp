@@ -7,6 +7,7 @@
 // Self-contained: an embedded simulator plays Cleori, with an activation for
 // every tenth asset. Prints what was delivered and the CPU time used.
 #include <cleori/cleori.hpp>
+#include <cleori/clock/coalescing_clock.hpp>
 #include <cleori/device/simulated_battery.hpp>
 #include "sim/server.hpp"
 

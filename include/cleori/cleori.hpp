@@ -20,7 +20,6 @@
 #include <cleori/transport/beast_transport.hpp>
 #include <cleori/client/api_client.hpp>
 #include <cleori/clock/clock.hpp>
-#include <cleori/clock/coalescing_clock.hpp>
 #include <cleori/store/store.hpp>
 #include <cleori/store/file_store.hpp>
 #include <cleori/policies.hpp>

@@ -77,6 +77,8 @@ enum class error {
     store_record_invalid,
     // transport
     invalid_request_field,
+    // agent configuration, continued
+    config_timer_slack,
 };
 
 namespace detail {
@@ -139,6 +141,8 @@ public:
         case error::config_telemetry_interval: return "telemetry interval must be above 0 and at most 10 s, with the clock's timer slack (Cleori's rule)";
         case error::config_poll_interval: return "poll interval must be above 0 and at most 60 s, with the clock's timer slack (Cleori's rule)";
         case error::config_missing_token: return "no asset token configured";
+        case error::config_timer_slack:
+            return "the clock's timer slack must be at most 1 s and below the telemetry and poll intervals";
         case error::store_bad_format: return "the store file is not a cleori journal (wrong magic or version)";
         case error::store_record_invalid:
             return "a store record passed its checksum but could not be read (newer format or damage); not guessing";

@@ -150,6 +150,9 @@ BOOST_FIXTURE_TEST_CASE(cadences_are_checked_against_cleori_limits_with_the_tick
         {{.token = "t", .telemetry_interval = 10s}, 0ms, std::nullopt},
         {{.token = "t", .poll_interval = 59500ms}, 1s, cleori::error::config_poll_interval},
         {{.token = "t", .poll_interval = 59s}, 1s, std::nullopt},
+        {{.token = "t"}, 1001ms, cleori::error::config_timer_slack}, // above 1 s
+        {{.token = "t", .telemetry_interval = 1s}, 1s, cleori::error::config_timer_slack}, // not below the interval
+        {{.token = "t", .poll_interval = 500ms}, 600ms, cleori::error::config_timer_slack},
     };
     for (auto const& c : cases) {
         agent_type a{battery, transport, c.config, virtual_coalescing{c.tick, clock}};

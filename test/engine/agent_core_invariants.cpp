@@ -54,7 +54,8 @@ struct script {
 class scenario {
 public:
     explicit scenario(std::uint64_t seed, bool tracing)
-        : seed_(seed), rng_(seed), more_rng_(seed ^ 0x9e3779b97f4a7c15ULL), tracing_(tracing) {
+        : seed_(seed), rng_(seed), more_rng_(seed ^ 0x9e3779b97f4a7c15ULL),
+          slack_rng_(seed ^ 0xc2b2ae3d27d4eb4fULL), tracing_(tracing) {
         build();
     }
 
@@ -90,6 +91,10 @@ private:
     // draw from a stream of their own, so that a seed without them plays the
     // scenario it played before they existed.
     std::mt19937_64 more_rng_;
+    // A driver whose timers fire up to a tick late (coalescing_clock) draws
+    // from its own stream too.
+    std::mt19937_64 slack_rng_;
+    ms slack_{0};
     bool tracing_;
     std::vector<std::string> trace_;
     std::string summary_;
@@ -211,6 +216,13 @@ private:
         cfg_.token = "t";
         cfg_.telemetry_interval = pick({ms{1000}, ms{2000}, ms{5000}, ms{10000}});
         cfg_.poll_interval = pick({ms{1000}, ms{5000}, ms{15000}, ms{60000}});
+        if (chance(slack_rng_, 0.3)) {
+            // What the agent accepts: below both intervals, and Cleori's
+            // limits kept with the tick added.
+            slack_ = rand_ms(slack_rng_, ms{1}, std::min({ms{1000}, cfg_.telemetry_interval, cfg_.poll_interval} ) - ms{1});
+            cfg_.telemetry_interval = std::min(cfg_.telemetry_interval, ms{10000} - slack_);
+            cfg_.poll_interval = std::min(cfg_.poll_interval, ms{60000} - slack_);
+        }
         cfg_.outbox_span = std::chrono::minutes(pick({1, 30}));
         end_ = t0_ + std::chrono::minutes(12);
         soc_ = pick({0, 1, 2}) == 0 ? unif(10.5, 16) : (chance(0.5) ? unif(84, 89.5) : unif(20, 80));
@@ -310,6 +322,7 @@ private:
             max_block_ = rand_ms(more_rng_, ms{100}, ms{2000});
         }
         core_.emplace(plant_ratings, cfg_, prof);
+        core_->set_wake_slack(slack_);
         if (tracing_) core_->log = [this](cleori::log_level, std::string_view line) { note("core: " + std::string(line)); };
         core_->journal = [this](cleori::store_record const& r) {
             if (auto const* t = std::get_if<cleori::sample_taken>(&r)) {
@@ -323,7 +336,8 @@ private:
            << cfg_.poll_interval.count() << " ms, soc " << soc_ << " %, " << scripts_.size() << " activations, device fail/hang/late "
            << p_fail_ << "/" << p_hang_ << "/" << p_late_ << ", 503/429 " << p_503_ << "/" << p_429_ << " (Retry-After "
            << retry_after_.count() << " ms), " << outages_.size() << " outage(s), " << device_dead_.size()
-           << " device fault window(s), driver blocks " << p_blocked_ << " (up to " << max_block_.count() << " ms)";
+           << " device fault window(s), driver blocks " << p_blocked_ << " (up to " << max_block_.count() << " ms)"
+           << ", wake-ups up to " << slack_.count() << " ms late";
         summary_ = os.str();
         note(summary_);
     }
@@ -359,7 +373,9 @@ private:
         auto const w = core_->wake_at();
         if (w && w != wake_) {
             wake_ = w;
-            schedule(std::max(*w, now_), [this, at = *w] {
+            // A late-waking driver: anywhere within the slack after the instant asked for.
+            auto const late = slack_ > ms{0} ? rand_ms(slack_rng_, ms{0}, slack_) : ms{0};
+            schedule(std::max(*w, now_) + late, [this, at = *w] {
                 if (wake_ != at) return;
                 wake_.reset();
                 // A wake-up that changes nothing and asks for the same instant
@@ -393,7 +409,7 @@ private:
         // A reading waits for at most two operations: the one in flight, and
         // the command of an activation waiting to start.
         if (last_read_ && now_ - *last_read_ > cfg_.telemetry_interval + 2 * core_->device_timeout() + ms{1} +
-                              blocked_between(*last_read_, now_)) {
+                              slack_ + blocked_between(*last_read_, now_)) {
             std::ostringstream os;
             os << "I8 cadence: device read " << secs(now_) - secs(*last_read_) << " s after the previous one";
             fail(os.str());
@@ -515,7 +531,7 @@ private:
                 core_->on_poll(at(), req, poll);
             } else {
                 if (o.failure.retry_after)
-                    poll_hold_until_ = std::min(now_ + *o.failure.retry_after, started + ms{60000});
+                    poll_hold_until_ = std::min(now_ + *o.failure.retry_after, started + ms{60000} - slack_);
                 core_->on_poll_failed(at(), req, o.failure);
             }
             pump("poll");
@@ -554,7 +570,8 @@ private:
                 }
                 core_->on_telemetry(at(), req, nullptr);
             } else {
-                if (o.failure.retry_after) tele_hold_until_ = std::min(now_ + *o.failure.retry_after, started + ms{10000});
+                if (o.failure.retry_after)
+                    tele_hold_until_ = std::min(now_ + *o.failure.retry_after, started + ms{10000} - slack_);
                 core_->on_telemetry(at(), req, &o.failure);
             }
             pump("telemetry");
@@ -620,7 +637,7 @@ private:
         for (auto const& a : core_->activations()) running = running || cleori::is_running(a.phase);
         if (!running && core_->commanded() != kilowatts{0.0}) {
             if (!nonzero_idle_since_) nonzero_idle_since_ = now_;
-            auto const bound = 2 * core_->device_timeout() + ms{600} + blocked_between(*nonzero_idle_since_, now_);
+            auto const bound = 2 * core_->device_timeout() + ms{600} + 2 * slack_ + blocked_between(*nonzero_idle_since_, now_);
             if (now_ - *nonzero_idle_since_ > bound && last_device_fault_ < *nonzero_idle_since_)
                 fail("I7 baseline: no activation running but the device still holds a setpoint");
         } else {
@@ -647,7 +664,9 @@ private:
                 !lost_contact_.count(a.a.id)) {
                 auto const start = first_start_[a.a.id];
                 auto const from = std::max(could_decide_[a.a.id], start);
-                if (first_answer_[a.a.id] > from + 2 * core_->apply_timeout() + ms{1} +
+                // Each of the wake-ups on the way (the start, a device deadline,
+                // a retry pause) may come one slack late.
+                if (first_answer_[a.a.id] > from + 2 * core_->apply_timeout() + ms{1} + 4 * slack_ +
                                                  blocked_between(from, first_answer_[a.a.id]))
                     fail("I6 answer: " + a.a.id + " answered " +
                          std::to_string(secs(first_answer_[a.a.id]) - secs(from)) + " s after it could be decided");

@@ -496,7 +496,8 @@ private:
             if (classify(outcome) != failure_kind::retryable) return done(self, fail());
             auto delay = c->retry_.next_delay(retry_context{attempts, outcome, c->clock_.now()});
             if (!delay) return done(self, fail()); // the last attempt's error says more than "exhausted"
-            if (c->clock_.now() + *delay >= deadline) return done(self, fail());
+            // The wait may end up to the clock's slack late (coalescing_clock).
+            if (c->clock_.now() + *delay + cleori::timer_slack_of(c->clock_) >= deadline) return done(self, fail());
             if (!t->timer) t->timer.emplace(c->clock_.make_timer(io));
             t->timer->expires_at(c->clock_.now() + *delay);
             handed_off = true;

@@ -12,7 +12,7 @@
 /// | `c.now()` | `std::chrono::steady_clock::time_point` | monotonic time: cadence, deadlines, retry waits |
 /// | `c.wall_now()` | `cleori::timestamp` | UTC wall time: sample and confirmation `time`, activation windows |
 /// | `c.make_timer(ex)` | a timer `t` | `t.expires_at(tp)`, `t.async_wait(token)` completing with `void(error_code)` (`operation_aborted` when cancelled), `t.cancel()` |
-/// | `c.timer_slack()` (optional) | a `std::chrono::duration` | the most a timer fires after its expiry; the agent checks its cadences with it (`cleori::coalescing_clock`) |
+/// | `c.timer_slack()` (optional, `const`) | a `std::chrono::duration` | the most a timer fires after its expiry (at most 1 s); the agent checks its cadences with it and keeps its hard limits earlier by as much (`cleori::coalescing_clock`) |
 ///
 /// See doc/concepts/Clock.md.
 
@@ -62,11 +62,15 @@ struct real_clock {
 };
 
 /// @brief The most a timer of `c` fires after its expiry: `c.timer_slack()`
-/// if the clock says, else zero.
+/// (a `const` member) if the clock has it, else zero; never negative.
 template <class C>
-[[nodiscard]] constexpr std::chrono::nanoseconds timer_slack_of(C const& c) noexcept {
-    if constexpr (requires { c.timer_slack(); }) return std::chrono::duration_cast<std::chrono::nanoseconds>(c.timer_slack());
-    else return std::chrono::nanoseconds::zero();
+[[nodiscard]] constexpr std::chrono::nanoseconds timer_slack_of(C const& c) {
+    if constexpr (requires { c.timer_slack(); }) {
+        auto const s = std::chrono::duration_cast<std::chrono::nanoseconds>(c.timer_slack());
+        return s > std::chrono::nanoseconds::zero() ? s : std::chrono::nanoseconds::zero();
+    } else {
+        return std::chrono::nanoseconds::zero();
+    }
 }
 
 // test/static/clock.cpp checks that real_clock models Clock, once, instead of

@@ -24,8 +24,11 @@
 ///
 /// The agent checks its cadences with the tick included: a telemetry interval
 /// plus the tick must stay within Cleori's 10 s, a poll interval plus the tick
-/// within 60 s (`timer_slack()` is what it reads). A tick of zero or less
-/// disables the rounding. See doc/concepts/Clock.md.
+/// within 60 s, and the tick itself at most 1 s and below both intervals
+/// (`timer_slack()` is what it reads; `error::config_timer_slack` otherwise).
+/// The agent's core then keeps its hard limits — 60 s between polls, 10 s of
+/// telemetry held for `Retry-After`, the energy guard — earlier by the tick.
+/// A tick of zero or less disables the rounding. See doc/concepts/Clock.md.
 
 #include <cleori/clock/clock.hpp>
 
@@ -94,8 +97,9 @@ public:
 
     /// @brief The grid; zero when rounding is off.
     [[nodiscard]] std::chrono::nanoseconds tick() const noexcept { return tick_; }
-    /// @brief The most a timer fires after the instant it was set for.
-    [[nodiscard]] std::chrono::nanoseconds timer_slack() const noexcept { return tick_; }
+    /// @brief The most a timer fires after the instant it was set for: the
+    /// tick, and the base clock's own slack if it has one.
+    [[nodiscard]] std::chrono::nanoseconds timer_slack() const { return tick_ + timer_slack_of(base_); }
     /// @brief The clock the time comes from.
     [[nodiscard]] Base const& base() const noexcept { return base_; }
 

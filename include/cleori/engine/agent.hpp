@@ -158,7 +158,7 @@ public:
 
     /// @brief Checks the configuration (and run-time ratings), restores what
     /// the store kept, and starts. Errors: `config_telemetry_interval`,
-    /// `config_poll_interval`, `config_missing_token`, `ratings_below_mfrr_minimum`,
+    /// `config_poll_interval`, `config_missing_token`, `config_timer_slack`, `ratings_below_mfrr_minimum`,
     /// or the store's `load()` error.
     ///
     /// After a restore, samples go out as back-fill, owed confirmations are
@@ -266,13 +266,16 @@ private:
             auto const& config = core.config();
             // A clock whose timers may fire late (coalescing_clock) lengthens
             // every cadence by as much: Cleori's limits must hold with it.
-            auto const slack = timer_slack_of(clock);
+            auto const slack = cleori::timer_slack_of(clock);
             if (config.telemetry_interval <= std::chrono::milliseconds::zero() ||
-                config.telemetry_interval + slack > max_telemetry_interval)
+                config.telemetry_interval > max_telemetry_interval - slack)
                 return error::config_telemetry_interval;
             if (config.poll_interval <= std::chrono::milliseconds::zero() ||
-                config.poll_interval + slack > max_poll_interval)
+                config.poll_interval > max_poll_interval - slack)
                 return error::config_poll_interval;
+            if (slack > agent_core::max_wake_slack || slack >= config.telemetry_interval ||
+                slack >= config.poll_interval)
+                return error::config_timer_slack;
             if (token.view().empty()) return error::config_missing_token;
             if constexpr (!StaticallyRatedBattery<Device>) {
                 if (!meets_mfrr_minimum(ratings_of(device))) return error::ratings_below_mfrr_minimum;
@@ -286,6 +289,7 @@ private:
                 };
             }
             started = true;
+            core.set_wake_slack(slack);
             core.start(now());
             pump();
             return {};

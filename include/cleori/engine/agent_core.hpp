@@ -283,6 +283,22 @@ public:
     /// Receives every change before any action that depends on it (empty: nothing is kept).
     std::function<void(store_record const&)> journal;
 
+    /// @brief The most the driver's wake-ups may come after `wake_at()`: the
+    /// tick of a clock whose timers fire on a grid (`coalescing_clock`).
+    /// The limits that Cleori's rules make hard — at most 60 s between polls
+    /// and 10 s of telemetry held for `Retry-After` — are then kept earlier by
+    /// as much, and the energy guard stops a direction as much earlier. Set it
+    /// before `start`; rounded up to whole milliseconds.
+    void set_wake_slack(std::chrono::nanoseconds slack) noexcept {
+        auto const ms = std::chrono::ceil<std::chrono::milliseconds>(std::max(slack, std::chrono::nanoseconds::zero()));
+        wake_slack_ms_ = static_cast<std::uint32_t>(std::min<std::int64_t>(ms.count(), max_wake_slack.count()));
+    }
+    /// @brief The largest slack a driver may have (and `set_wake_slack` keeps).
+    static constexpr std::chrono::milliseconds max_wake_slack{1000};
+    [[nodiscard]] std::chrono::milliseconds wake_slack() const noexcept {
+        return std::chrono::milliseconds(wake_slack_ms_);
+    }
+
     /// @brief The configuration the core was made with, without the token
     /// (the core sends nothing; the token stays with whoever does).
     [[nodiscard]] agent_config const& config() const noexcept { return cfg_; }
@@ -380,7 +396,7 @@ public:
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
     void on_device_read(core_time t, std::uint64_t op, boost::system::error_code ec, battery_state st) {
-        if (!read_answered(op)) return;
+        if (!read_answered(t, op)) return;
         if (ec) {
             counters_.add<&agent_counters::sample_read_failures>();
             error("device reading failed: " + ec.message());
@@ -424,9 +440,11 @@ public:
 
     /// @brief A setpoint command completed.
     void on_device_command(core_time t, std::uint64_t op, boost::system::error_code ec) {
-        if (!dev_ || dev_->op != op || dev_->kind != op_kind::command) {
+        if (!dev_ || dev_->op != op || dev_->kind != op_kind::command || t.now > dev_->deadline) {
             // A command answered after its deadline may still have been
             // applied: what the device holds is unknown until commanded again.
+            // (Past the deadline but before the wake-up that times it out,
+            // e.g. with a late-waking driver, it is late all the same.)
             counters_.add<&agent_counters::device_late_answers>();
             device_known_ = false;
             decide(t);
@@ -509,7 +527,7 @@ public:
         control_ready_ = true; // no answer: command what is known (baseline)
         error("poll: " + f.text);
         if (f.retry_after) {
-            auto const hold = std::min(t.now + *f.retry_after, poll_started_ + max_poll_interval);
+            auto const hold = std::min(t.now + *f.retry_after, poll_started_ + max_poll_interval - wake_slack());
             next_poll_ = std::max(next_poll_, hold);
         }
         decide(t);
@@ -527,7 +545,8 @@ public:
             if (failure->retry_after) {
                 // Held as the server asks, but never past 10 s from the last
                 // attempt; then the same sample is tried again.
-                tele_hold_ = std::min(t.now + *failure->retry_after, tele_started_ + max_telemetry_interval);
+                tele_hold_ = std::min(t.now + *failure->retry_after,
+                                      tele_started_ + max_telemetry_interval - wake_slack());
             } else {
                 // Tried once: the next attempt waits for a newer sample.
                 tele_retry_from_seq_ = tele_seqs_.empty() ? 0 : tele_seqs_.back() + 1;
@@ -759,9 +778,9 @@ private:
     // --- the device: one operation at a time, each with a deadline ---
 
     // A reading answered: false (and counted) when it is not the one in flight,
-    // i.e. it came after its deadline.
-    bool read_answered(std::uint64_t op) {
-        if (!dev_ || dev_->op != op || dev_->kind != op_kind::read) {
+    // or came after its deadline.
+    bool read_answered(core_time t, std::uint64_t op) {
+        if (!dev_ || dev_->op != op || dev_->kind != op_kind::read || t.now > dev_->deadline) {
             counters_.add<&agent_counters::device_late_answers>();
             return false;
         }
@@ -1536,7 +1555,7 @@ private:
         if (!soc_) return;
         auto const soc = percent{soc_est_.in_pct()};
         auto const guard = std::chrono::duration_cast<mono_time::duration>(device_timeout() + r_.response_time +
-                                                                           std::chrono::seconds(1));
+                                                                           std::chrono::seconds(1) + wake_slack());
         double discharge = 0, charge = 0; // magnitudes, the larger of commanded and wanted
         double want = 0;
         for (auto const& a : tracked_)
@@ -1666,6 +1685,7 @@ private:
     // The small fields together, where they share their padding.
     unsigned auth_failures_ = 0;
     unsigned last_auth_status_ = 0;
+    std::uint32_t wake_slack_ms_ = 0; // set_wake_slack
     op_kind last_op_ = op_kind::read;
     bool device_known_ = true; // false after a command that failed, timed out or answered late
     bool read_due_ = false;
