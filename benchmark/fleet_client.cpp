@@ -56,18 +56,20 @@ int main(int argc, char** argv) {
                 std::cerr << "asset " << i << ": " << line << "\n";
         });
     }
-    // One timer starts the agents in order, each at its offset (they grow with i).
+    // One timer starts the agents in order, each at its offset (they grow
+    // with i), on the same grid as their own timers, as the baselines do.
     auto const t0 = asio::steady_timer::clock_type::now();
+    auto const start_at = [&](std::size_t i) { return cleori::coalescing_clock<>::round_up(t0 + bench::start_offset(i, o), o.tick); };
     asio::steady_timer starter(io);
     std::size_t next = 0;
     std::function<void()> start_due = [&] {
-        for (; next < o.assets && asio::steady_timer::clock_type::now() >= t0 + bench::start_offset(next, o); ++next) {
+        for (; next < o.assets && asio::steady_timer::clock_type::now() >= start_at(next); ++next) {
             if (auto r = agents[next]->start()) started[next] = true;
             else if (++w.start_failures <= 5)
                 std::cerr << "agent " << next << " did not start: " << r.error().message() << "\n";
         }
         if (next == o.assets) return;
-        starter.expires_at(t0 + bench::start_offset(next, o));
+        starter.expires_at(start_at(next));
         starter.async_wait([&](boost::system::error_code) { start_due(); });
     };
     asio::post(io, [&] { start_due(); });

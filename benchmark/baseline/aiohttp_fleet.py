@@ -52,9 +52,11 @@ async def main():
     end = time.monotonic() + duration
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=conns, ssl=ctx)) as session:
 
+        start = time.monotonic()
+
         async def every(period, offset, action):
-            await asyncio.sleep(offset)
-            due = time.monotonic()
+            due = start + offset
+            await asyncio.sleep(max(0.0, on_grid(due) - time.monotonic()))
             while due < end:
                 try:
                     await action()
