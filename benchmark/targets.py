@@ -180,8 +180,8 @@ def fleet_targets(t, fleet):
             if r > 0.67:
                 met = False
                 if c["failures"]:
-                    whys.append(f"{tr}, {n:,}: cleori had {c['failures']} failed requests, each a new connection"
-                                + (" and TLS handshake" if tr == "TLS" else ""))
+                    whys.append(f"{tr}, {n:,}: cleori had {c['failures']} failed requests (fleet_scale.py prints "
+                                "the first ones its agents logged, with the reason)")
                 else:
                     over.append(n)
         cells.append(f"{tr} " + " / ".join(parts))
@@ -244,7 +244,7 @@ def compile_target(t, comp):
     if not comp or not comp.get("beast_json_instructions") or not comp.get("beast_json_cpu_s"):
         return t.add(name, "the compile-time stage did not run (or valgrind failed)", None)
     r = comp["umbrella_instructions"] / comp["beast_json_instructions"]
-    t.add(name, f"{fmt(r)}× in the compiler's instructions (CPU time "
+    t.add(name, f"{fmt(r, 3)}× in the compiler's instructions (CPU time "
                 f"{fmt(comp['umbrella_cpu_s'] / comp['beast_json_cpu_s'])}×)", r <= 1.3,
           "What the umbrella header instantiates in every unit: doc/performance.md, \"Compile time\", says "
           "what was deferred and what is left.")
