@@ -672,14 +672,18 @@ private:
                          std::to_string(secs(first_answer_[a.a.id]) - secs(from)) + " s after it could be decided");
             }
         }
-        // I10: every sample taken was delivered once, is still in the outbox, or was evicted (counted).
+        // I10: every sample taken was delivered once, is still in the outbox, or
+        // was evicted (counted once it is known that Cleori does not have it).
         auto const k = core_->counters();
         if (delivered_twice_ != 0) fail("I10 delivery: a sample was delivered twice");
         if (same_instant_ != 0) fail("I10 delivery: two samples were taken at the same instant");
-        if (k.samples_taken != delivered_ + k.samples_evicted + core_->outbox_size())
+        if (k.samples_sent != delivered_) fail("I10 delivery: the core counts " + std::to_string(k.samples_sent) +
+                                              " samples sent, Cleori acknowledged " + std::to_string(delivered_));
+        if (k.samples_taken != delivered_ + k.samples_evicted + core_->outbox_size() + core_->evicted_in_flight())
             fail("I10 delivery: taken " + std::to_string(k.samples_taken) + " != delivered " +
                  std::to_string(delivered_) + " + evicted " + std::to_string(k.samples_evicted) + " + waiting " +
-                 std::to_string(core_->outbox_size()));
+                 std::to_string(core_->outbox_size()) + " + evicted in flight " +
+                 std::to_string(core_->evicted_in_flight()));
     }
 };
 

@@ -76,7 +76,7 @@ struct agent_counters {
     std::uint64_t samples_taken = 0;         ///< device readings turned into samples (one per instant)
     std::uint64_t sample_read_failures = 0;  ///< readings that failed, timed out or had no usable value
     std::uint64_t samples_sent = 0;          ///< samples acknowledged by Cleori
-    std::uint64_t samples_evicted = 0;       ///< oldest samples dropped because the outbox was full
+    std::uint64_t samples_evicted = 0;       ///< oldest samples dropped unsent because the outbox was full
     std::uint64_t samples_abandoned = 0;     ///< samples still unsent when the agent stopped
     std::uint64_t telemetry_requests = 0;    ///< telemetry requests acknowledged
     std::uint64_t telemetry_failures = 0;    ///< telemetry requests that failed (after retries)
@@ -419,10 +419,7 @@ public:
                 counters_.add<&agent_counters::samples_taken>();
                 auto const gone = outbox_.push(*smp);
                 if (journal) record(sample_taken{outbox_.live()->seq, *smp});
-                if (gone) {
-                    evicted(*gone);
-                    fire<&agent_hooks::on_telemetry_dropped>(std::size_t{1});
-                }
+                if (gone && evicted(*gone)) fire<&agent_hooks::on_telemetry_dropped>(std::size_t{1});
             }
             if (smp->soc) soc_known(t);
             else soc_read_failed(t);
@@ -440,7 +437,7 @@ public:
 
     /// @brief A setpoint command completed.
     void on_device_command(core_time t, std::uint64_t op, boost::system::error_code ec) {
-        if (!dev_ || dev_->op != op || dev_->kind != op_kind::command || t.now > dev_->deadline) {
+        if (!answered_in_time(t, op, op_kind::command)) {
             // A command answered after its deadline may still have been
             // applied: what the device holds is unknown until commanded again.
             // (Past the deadline but before the wake-up that times it out,
@@ -537,7 +534,13 @@ public:
     void on_telemetry(core_time t, std::uint64_t request, call_failure const* failure) {
         if (request != tele_req_) return;
         tele_req_ = 0;
+        // Samples evicted while this request was in flight are settled by its outcome.
+        auto const in_doubt = std::exchange(tele_evicted_in_flight_, 0u);
         if (failure) {
+            if (in_doubt != 0) {
+                counters_.add<&agent_counters::samples_evicted>(in_doubt);
+                fire<&agent_hooks::on_telemetry_dropped>(std::size_t{in_doubt});
+            }
             counters_.add<&agent_counters::telemetry_failures>();
             note_auth(*failure);
             tele_failed_ = true;
@@ -553,8 +556,8 @@ public:
             }
         } else {
             tele_failed_ = false;
-            // A sample evicted while its request was in flight is counted once, as evicted.
-            auto const removed = outbox_.acknowledge(tele_seqs_);
+            // Cleori has the samples evicted while they were in flight, too.
+            auto const removed = outbox_.acknowledge(tele_seqs_) + in_doubt;
             if (journal) record(samples_released{tele_seqs_});
             counters_.add<&agent_counters::telemetry_requests>();
             last_telemetry_ack_ = t.wall;
@@ -675,6 +678,11 @@ public:
     }
     [[nodiscard]] std::vector<tracked_activation> const& activations() const noexcept { return tracked_; }
     [[nodiscard]] std::size_t outbox_size() const noexcept { return outbox_.size(); }
+    /// @brief Samples evicted from a full outbox while the telemetry request
+    /// carrying them is in flight. They count as sent or as evicted when that
+    /// request ends, so at any moment `samples_taken + samples_restored ==
+    /// samples_sent + samples_evicted + outbox_size() + evicted_in_flight()`.
+    [[nodiscard]] std::size_t evicted_in_flight() const noexcept { return tele_evicted_in_flight_; }
     /// @brief The setpoint the device last accepted (0 before any).
     [[nodiscard]] kilowatts commanded() const noexcept { return accepted_.value_or(kilowatts{0.0}); }
     /// @brief The activations whose shares make up `commanded()`, with the shares.
@@ -753,9 +761,17 @@ private:
         if (!journal) return;
         journal(r);
     }
-    void evicted(std::uint64_t seq) {
-        counters_.add<&agent_counters::samples_evicted>();
+    // A sample evicted from the outbox is gone from the store at once; it is
+    // counted as lost (@return true) unless the request in flight carries it:
+    // then that request's outcome decides whether Cleori has it.
+    bool evicted(std::uint64_t seq) {
         if (journal) record(samples_released{std::span(&seq, 1)});
+        if (tele_req_ != 0 && std::find(tele_seqs_.begin(), tele_seqs_.end(), seq) != tele_seqs_.end()) {
+            ++tele_evicted_in_flight_;
+            return false;
+        }
+        counters_.add<&agent_counters::samples_evicted>();
+        return true;
     }
     void note_auth(call_failure const& f) {
         if (f.status != 401 && f.status != 403) return;
@@ -777,10 +793,16 @@ private:
 
     // --- the device: one operation at a time, each with a deadline ---
 
+    // Whether an answer is for the operation in flight, within its deadline.
+    // One past the deadline is late even before the wake-up that times the
+    // operation out (a driver or clock may report it first).
+    [[nodiscard]] bool answered_in_time(core_time t, std::uint64_t op, op_kind kind) const noexcept {
+        return dev_ && dev_->op == op && dev_->kind == kind && t.now <= dev_->deadline;
+    }
     // A reading answered: false (and counted) when it is not the one in flight,
     // or came after its deadline.
     bool read_answered(core_time t, std::uint64_t op) {
-        if (!dev_ || dev_->op != op || dev_->kind != op_kind::read || t.now > dev_->deadline) {
+        if (!answered_in_time(t, op, op_kind::read)) {
             counters_.add<&agent_counters::device_late_answers>();
             return false;
         }
@@ -1686,6 +1708,7 @@ private:
     unsigned auth_failures_ = 0;
     unsigned last_auth_status_ = 0;
     std::uint32_t wake_slack_ms_ = 0; // set_wake_slack
+    std::uint32_t tele_evicted_in_flight_ = 0; // see evicted()
     op_kind last_op_ = op_kind::read;
     bool device_known_ = true; // false after a command that failed, timed out or answered late
     bool read_due_ = false;
