@@ -33,6 +33,19 @@ static_assert(real_coalescing::round_up(at(-15ms), 10ms) == at(-10ms));
 static_assert(real_coalescing::round_up(at(31ms), 0ms) == at(31ms)); // no grid
 static_assert(real_coalescing::round_up(mono_time::max(), 10ms) == mono_time::max()); // no overflow
 
+// A clock whose members work only on a non-const object is refused by the
+// constraint (a diagnosable concept failure, not an error inside the class).
+struct mutable_only_clock {
+    mono_time now() { return {}; }
+    cleori::timestamp wall_now() { return {}; }
+    boost::asio::steady_timer make_timer(boost::asio::any_io_executor ex) { return boost::asio::steady_timer(ex); }
+};
+template <class B>
+concept coalescable = requires { typename cleori::coalescing_clock<B>; };
+static_assert(cleori::Clock<mutable_only_clock>);
+static_assert(!coalescable<mutable_only_clock>);
+static_assert(coalescable<cleori::real_clock> && coalescable<cleori::manual_clock>);
+
 struct coalesced_virtual_time : cleori::default_policies {
     using clock = virtual_coalescing;
 };

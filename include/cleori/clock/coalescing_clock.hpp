@@ -41,8 +41,10 @@ namespace cleori {
 /// @brief A Clock whose timers fire on a grid of `tick()`: `Base`'s time, and
 /// `Base`'s timers with their expiry rounded up to the grid.
 /// @tparam Base the clock that gives the time and the timers (`real_clock`,
-/// or `manual_clock` for virtual time)
-template <Clock Base = real_clock>
+/// or `manual_clock` for virtual time); a Clock through a `const` reference,
+/// since a copy of this clock hands out timers from its `const` members
+template <class Base = real_clock>
+    requires Clock<Base const>
 class coalescing_clock {
 public:
     /// @brief The tick of a default-constructed clock.
