@@ -46,6 +46,9 @@ server_kind = opts.get("--server", "sim")
 transports = [t == "tls" for t in opts.get("--transports", "plain,tls").split(",")]
 connections = opts.get("--connections", "4")
 tick_ms = int(opts.get("--tick-ms", "0"))
+# Cleori's 10 s, compressed; a sample may come one tick late, so uncompressed
+# the interval leaves room for the tick (cleori refuses a cadence that does not).
+telemetry_ms = min(10000 // k, 10000 - max(tick_ms, 0))
 here = os.path.dirname(os.path.abspath(__file__))
 sim = os.path.join(build, "tools", "cleori-sim")
 clients = {
@@ -136,7 +139,7 @@ def start_nginx(tls):
 
 def point_nginx(client, n, tls):
     server, url, log = start_nginx(tls)
-    args = ["--url", url, "--assets", str(n), "--telemetry-ms", str(10000 // k), "--poll-ms", str(30000 // k),
+    args = ["--url", url, "--assets", str(n), "--telemetry-ms", str(telemetry_ms), "--poll-ms", str(30000 // k),
             "--duration-s", str(duration), "--connections", connections, "--tick-ms", str(tick_ms)]
     if tls:
         args += ["--ca", os.path.join(work, "ca.pem")]
@@ -172,7 +175,7 @@ def point_nginx(client, n, tls):
     if idle:
         problems.append("%d assets sent no telemetry or did not poll" % idle)
     # The work the cadence asks for, not only the same as the other clients'.
-    for what, done, due in (("telemetry requests", telemetry / n, duration * 1000 / (10000 // k)),
+    for what, done, due in (("telemetry requests", telemetry / n, duration * 1000 / telemetry_ms),
                             ("polls", polls / n, duration * 1000 / (30000 // k))):
         if done < 0.98 * due:
             different.append("%s per asset %.2f, %.0f %% below the cadence's %.2f" % (what, done, 100 * (1 - done / due), due))
@@ -210,7 +213,7 @@ def point(client, n, tls):
     server = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     port = server.stdout.readline().split("127.0.0.1:")[1].split()[0]
     url = ("https" if tls else "http") + "://127.0.0.1:" + port
-    args = ["--url", url, "--assets", str(n), "--telemetry-ms", str(10000 // k), "--poll-ms", str(30000 // k),
+    args = ["--url", url, "--assets", str(n), "--telemetry-ms", str(telemetry_ms), "--poll-ms", str(30000 // k),
             "--duration-s", str(duration), "--connections", connections, "--tick-ms", str(tick_ms)]
     if tls:
         args += ["--ca", os.path.join(work, "ca.pem")]
@@ -286,7 +289,7 @@ print("Telemetry every 10 s and polls every 30 s per asset, compressed %d× (so 
       "%s connections, %s%s. CPU is the client's, scaled back to the real "
       "cadence: the share of one core. RSS per asset is the client's resident growth divided by N; private RSS "
       "is the part of it that is not mapped files (the code that the run first touches, a cost per process).\n"
-      % (k, 10000 // k, 30000 // k, duration, connections, served_by,
+      % (k, telemetry_ms, 30000 // k, duration, connections, served_by,
          ", every client's timers on a %d ms grid (what falls due within one tick is done in one wake-up)" % tick_ms
          if tick_ms > 0 else ""))
 print("| client | transport | assets | CPU (% of a core) | CPU per asset (µs/s) | RSS per asset (KiB) | "
