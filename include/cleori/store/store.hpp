@@ -89,8 +89,13 @@ struct store_image {
     std::uint64_t next_seq = 0;                    ///< above every sequence number recorded
 
     /// @brief Applies one event (replay, or keeping a mirror current).
-    void apply(store_record const& r) {
-        std::visit([this](auto const& e) { on(e); }, r);
+    // A template only so that the visit over every record type is compiled
+    // where events are applied, not in every unit that includes the header.
+    template <class Record>
+        requires std::constructible_from<store_record, Record const&>
+    void apply(Record const& r) {
+        if constexpr (std::same_as<Record, store_record>) std::visit([this](auto const& e) { on(e); }, r);
+        else apply(store_record(r));
     }
     [[nodiscard]] bool empty() const noexcept {
         return samples.empty() && activations.empty() && confirmations.empty();

@@ -534,8 +534,6 @@ private:
     std::size_t connections_opened_ = 0;
 };
 
-using beast_transport_impl = basic_beast_transport_impl<>;
-
 } // namespace detail
 
 /// @brief HTTP/1.1 (+TLS) transport on Boost.Beast. Not thread-safe: use it
@@ -544,17 +542,22 @@ using beast_transport_impl = basic_beast_transport_impl<>;
 ///
 /// Destroying it cancels the exchange in progress; queued handlers are then
 /// called with `asio::error::operation_aborted`.
-class beast_transport {
+///
+/// Name it as `cleori::beast_transport`. A class template only so that its
+/// connection and TLS code is compiled where a transport is made, not in
+/// every translation unit that includes the header; `Lazy` has no other role.
+template <class Lazy = void>
+class basic_beast_transport {
 public:
     using executor_type = boost::asio::any_io_executor;
 
     /// @param base the Cleori base URL, e.g. `https://host[:port][/prefix]`
     /// (problems are reported by `config_error()` and by every request).
-    beast_transport(executor_type ex, std::string_view base, transport_options opt = {})
-        : impl_(std::make_shared<detail::beast_transport_impl>(std::move(ex), base, std::move(opt))) {}
-    beast_transport(beast_transport const&) = delete;
-    beast_transport& operator=(beast_transport const&) = delete;
-    ~beast_transport() { impl_->shut_down(); }
+    basic_beast_transport(executor_type ex, std::string_view base, transport_options opt = {})
+        : impl_(std::make_shared<impl>(std::move(ex), base, std::move(opt))) {}
+    basic_beast_transport(basic_beast_transport const&) = delete;
+    basic_beast_transport& operator=(basic_beast_transport const&) = delete;
+    ~basic_beast_transport() { impl_->shut_down(); }
 
     /// @brief The configuration problem (`invalid_url`, `insecure_url`, an
     /// unreadable CA file), if any.
@@ -580,8 +583,11 @@ public:
     void close() { impl_->close(); }
 
 private:
-    std::shared_ptr<detail::beast_transport_impl> impl_;
+    using impl = detail::basic_beast_transport_impl<Lazy>;
+    std::shared_ptr<impl> impl_;
 };
+
+using beast_transport = basic_beast_transport<>;
 
 // test/static/policies.cpp checks that beast_transport models Transport, once,
 // instead of every translation unit that includes this header (the check
