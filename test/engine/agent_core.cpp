@@ -701,7 +701,8 @@ BOOST_DATA_TEST_CASE(a_sample_evicted_while_in_flight_is_counted_by_its_request_
     r.cleori_down = false;
     r.telemetry_latency = ms{4000};
     auto const sent_before = r.telemetry_bodies.size();
-    while (r.telemetry_bodies.size() == sent_before) r.run_for(0.25);
+    r.run_for(5); // the next sample tick
+    BOOST_TEST_REQUIRE(r.telemetry_bodies.size() == sent_before + 1);
     BOOST_TEST_REQUIRE(r.telemetry_bodies.back().times.size() == 1u);
     r.telemetry_latency = ms{7000};
     auto const evicted_unsent = r.core.counters().samples_evicted;
@@ -712,18 +713,46 @@ BOOST_DATA_TEST_CASE(a_sample_evicted_while_in_flight_is_counted_by_its_request_
         most_in_doubt = std::max(most_in_doubt, r.core.evicted_in_flight());
     }
     BOOST_TEST_REQUIRE(most_in_doubt == 1u, "no sample was evicted from a request in flight");
+    BOOST_TEST(r.core.status().evicted_in_flight == 1u); // what monitoring sees
     BOOST_TEST_REQUIRE(r.telemetry_bodies.back().times.size() == 12u);
     BOOST_TEST(r.core.counters().samples_evicted == evicted_unsent); // not yet counted
+    auto const failures_before = r.core.counters().telemetry_failures;
     if (request_fails) r.fail_pending = cleori::call_failure{cleori::error::http_server_error, 500, {}, "500"};
     auto const due = r.pending_telemetry.front().due;
     r.run_until(std::chrono::duration<double>(due - r.start_mono).count());
     BOOST_TEST(r.core.evicted_in_flight() == 0u);
     auto const k = r.core.counters();
+    BOOST_TEST(k.telemetry_failures == failures_before + (request_fails ? 1u : 0u));
     BOOST_TEST(k.samples_evicted == evicted_unsent + (request_fails ? 1u : 0u));
     BOOST_TEST(k.samples_sent == r.delivered.size());
     BOOST_TEST(k.samples_taken == k.samples_sent + k.samples_evicted + r.core.outbox_size());
     BOOST_TEST(dropped_hook == k.samples_evicted);
     BOOST_TEST(sent_hook == k.samples_sent);
+}
+
+BOOST_AUTO_TEST_CASE(a_store_with_more_samples_than_the_outbox_holds_evicts_and_counts_them) {
+    // Kept with a 30-minute outbox, read back with a 1-minute one (13 samples at 5 s).
+    rig r{{.token = "t", .outbox_span = std::chrono::minutes(1)}};
+    std::size_t dropped_hook = 0;
+    r.core.hooks().on_telemetry_dropped = [&](std::size_t n) { dropped_hook += n; };
+    cleori::store_image img;
+    for (std::uint64_t i = 0; i < 20; ++i)
+        img.samples.push_back({i, {.time = t0 - std::chrono::seconds(100 - 5 * static_cast<int>(i)),
+                                   .power = kilowatts{0.0}, .soc = cleori::percent{50.0}}});
+    img.next_seq = 20;
+    r.core.restore(img, r.t());
+    auto k = r.core.counters();
+    BOOST_TEST(k.samples_restored == 20u);
+    BOOST_TEST(k.samples_evicted == 7u);
+    BOOST_TEST(r.core.outbox_size() == 13u);
+    BOOST_TEST(dropped_hook == 7u);
+    r.start();
+    r.run_for(30);
+    k = r.core.counters();
+    BOOST_TEST(r.delivered.size() == k.samples_sent);
+    BOOST_TEST(r.delivered.count(t0 - std::chrono::seconds(100)) == 0u); // the oldest went
+    BOOST_TEST(r.delivered.count(t0 - std::chrono::seconds(5)) == 1u);   // the newest was kept
+    BOOST_TEST(k.samples_taken + k.samples_restored == k.samples_sent + k.samples_evicted + r.core.outbox_size());
 }
 
 BOOST_AUTO_TEST_CASE(a_new_sample_interrupts_a_back_fill_and_goes_first) {

@@ -206,6 +206,7 @@ BOOST_AUTO_TEST_CASE(three_assets_ready_metrics_and_sigterm_to_baseline) {
         BOOST_TEST(metrics.at("cleori_agent_running" + l) == 1.0, a);
         BOOST_TEST(metrics.at("cleori_consecutive_auth_failures" + l) == 0.0, a);
         BOOST_TEST(metrics.at("cleori_outbox_samples" + l) <= 2.0, a);
+        BOOST_TEST(metrics.at("cleori_samples_evicted_in_flight" + l) == 0.0, a);
     }
     BOOST_TEST(metrics.at("cleori_soc_percent{asset=\"site-a2\"}") == 70.0);
     // The two activations run: one on a simulated battery, one through Modbus.

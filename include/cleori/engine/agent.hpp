@@ -224,6 +224,9 @@ public:
     [[nodiscard]] std::vector<tracked_activation> const& activations() const noexcept { return s_->core.activations(); }
     /// @brief Samples waiting to be sent.
     [[nodiscard]] std::size_t outbox_size() const noexcept { return s_->core.outbox_size(); }
+    /// @brief Samples evicted from the full outbox while their request is in
+    /// flight: counted as sent or evicted when it ends (`agent_core::evicted_in_flight`).
+    [[nodiscard]] std::size_t evicted_in_flight() const noexcept { return s_->core.evicted_in_flight(); }
     /// @brief The setpoint last accepted by the device.
     [[nodiscard]] kilowatts commanded() const noexcept { return s_->core.commanded(); }
     /// @brief The decisions, for inspection (read only).

@@ -76,7 +76,7 @@ struct agent_counters {
     std::uint64_t samples_taken = 0;         ///< device readings turned into samples (one per instant)
     std::uint64_t sample_read_failures = 0;  ///< readings that failed, timed out or had no usable value
     std::uint64_t samples_sent = 0;          ///< samples acknowledged by Cleori
-    std::uint64_t samples_evicted = 0;       ///< oldest samples dropped unsent because the outbox was full
+    std::uint64_t samples_evicted = 0;       ///< oldest samples dropped, not acknowledged, because the outbox was full
     std::uint64_t samples_abandoned = 0;     ///< samples still unsent when the agent stopped
     std::uint64_t telemetry_requests = 0;    ///< telemetry requests acknowledged
     std::uint64_t telemetry_failures = 0;    ///< telemetry requests that failed (after retries)
@@ -148,6 +148,9 @@ struct agent_status {
     std::optional<percent> soc{};                  ///< from the last reading that had it
     kilowatts commanded{};                         ///< the setpoint the device last accepted
     std::size_t outbox_depth = 0;                  ///< samples waiting to be sent
+    /// Samples evicted from the full outbox while their request is in flight,
+    /// counted as sent or evicted when it ends (`agent_core::evicted_in_flight`).
+    std::size_t evicted_in_flight = 0;
     /// Activations by phase, indexed by `activation_phase` (scheduled … refused).
     std::array<std::size_t, 5> activations{};
     /// 401 or 403 answers in a row to polls and telemetry (0 after any success):
@@ -321,12 +324,15 @@ public:
 
     /// @brief Puts back what a store kept. Call before `start`.
     void restore(store_image image, core_time t) {
+        // More than the outbox holds (a shorter outbox_span since): the
+        // oldest are evicted and counted, so the counts still add up.
         for (auto const& e : image.samples) {
-            if (auto gone = outbox_.restore(e.seq, e.sample)) evicted(*gone);
+            if (auto gone = outbox_.restore(e.seq, e.sample); gone && evicted(*gone))
+                fire<&agent_hooks::on_telemetry_dropped>(std::size_t{1});
             last_sample_time_ = e.sample.time;
         }
         outbox_.skip_to(image.next_seq + 1);
-        counters_.set<&agent_counters::samples_restored>(outbox_.size());
+        counters_.set<&agent_counters::samples_restored>(image.samples.size());
         tracked_ = std::move(image.activations);
         for (auto& a : tracked_) {
             // The command may not have reached the device before the crash.
@@ -668,6 +674,7 @@ public:
         s.soc = last_soc_;
         s.commanded = commanded();
         s.outbox_depth = outbox_.size();
+        s.evicted_in_flight = tele_evicted_in_flight_;
         for (auto const& a : tracked_) ++s.activations[static_cast<std::size_t>(a.phase)];
         s.consecutive_auth_failures = auth_failures_;
         s.last_auth_status = last_auth_status_;
