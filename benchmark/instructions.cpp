@@ -29,6 +29,9 @@
 // Each mode prints how many windows it measured (divide the total by it) and
 // their median wall time; only the cleori modes' is the work alone (curl's
 // windows hold socket I/O), and only a run without valgrind gives it.
+// `--cold-us N` (cleori modes, without valgrind) sleeps N µs before each
+// window opens, so the median is the same work with the state a client loses
+// between polls lost as well.
 #include "support/stats.hpp"
 
 #include <cleori/agent.hpp>
@@ -72,17 +75,21 @@ namespace {
 
 // One window open at a time; the toggles are the only instrumentation. Each
 // window is also timed, with the clock read outside the collected part, so
-// that a run without valgrind gives the same work's wall time, warm (the
-// windows follow each other with no sleep in between).
+// that a run without valgrind gives the same work's wall time: warm (the
+// windows follow each other with no sleep in between), or cold, with the
+// thread asleep for `cold` just before each window opens, as a client is
+// between polls.
 struct window {
     bool armed = false; // windows open only while measuring
     bool open = false;
+    std::chrono::microseconds cold{0};
     std::size_t closed = 0;
     std::chrono::steady_clock::time_point opened{};
     std::vector<double> micros{};
     void begin() {
         if (open || !armed) return;
         open = true;
+        if (cold.count() > 0) std::this_thread::sleep_for(cold);
         opened = std::chrono::steady_clock::now();
         CALLGRIND_TOGGLE_COLLECT;
     }
@@ -218,10 +225,11 @@ struct virtual_time : cleori::default_policies {
     using clock = cleori::manual_clock;
 };
 
-int run_cleori(bool activations, std::size_t count) {
+int run_cleori(bool activations, std::size_t count, std::chrono::microseconds cold) {
     asio::io_context io;
     cleori::manual_clock clock;
     window w;
+    w.cold = cold;
     std::string const no_content = http_response_bytes("204 No Content", "");
     std::string const empty_page =
         http_response_bytes("200 OK", R"({"data":[],"pagination":{"limit":100,"offset":0,"total":0}})");
@@ -437,19 +445,26 @@ int run_curl(std::string_view mode, std::size_t count) {
 } // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 3) {
+    // --cold-us N (cleori modes, without valgrind): sleep N µs before each window.
+    std::chrono::microseconds cold{0};
+    if (argc == 5 && std::string_view(argv[3]) == "--cold-us") cold = std::chrono::microseconds(std::strtol(argv[4], nullptr, 10));
+    if ((argc != 3 && argc != 5) || (argc == 5 && cold.count() <= 0)) {
         std::cerr << "usage: instructions cleori-activation|cleori-telemetry|curl-activation|curl-telemetry|"
-                     "curl-exchange <count>\n";
+                     "curl-exchange <count> [--cold-us N]\n";
         return 2;
     }
     std::string_view const mode = argv[1];
     auto const count = static_cast<std::size_t>(std::strtoul(argv[2], nullptr, 10));
     if (count == 0) return 2;
+    if (cold.count() > 0 && !mode.starts_with("cleori-")) {
+        std::cerr << "--cold-us applies to the cleori modes only\n";
+        return 2;
+    }
     std::cout << bench::machine_line() << "; libcurl " << curl_version_info(CURLVERSION_NOW)->version
               << "; nlohmann/json " << NLOHMANN_JSON_VERSION_MAJOR << "." << NLOHMANN_JSON_VERSION_MINOR << "."
               << NLOHMANN_JSON_VERSION_PATCH << "\n";
-    if (mode == "cleori-activation") return run_cleori(true, count);
-    if (mode == "cleori-telemetry") return run_cleori(false, count);
+    if (mode == "cleori-activation") return run_cleori(true, count, cold);
+    if (mode == "cleori-telemetry") return run_cleori(false, count, cold);
     if (mode == "curl-activation" || mode == "curl-telemetry" || mode == "curl-exchange") return run_curl(mode, count);
     std::cerr << "unknown mode " << mode << "\n";
     return 2;

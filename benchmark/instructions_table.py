@@ -50,9 +50,11 @@ def measure(binary, mode, count, workdir):
             "machine": run.stdout.splitlines()[0]}
 
 
-def warm_wall_time(binary, mode, count):
-    """The median wall time of one window, run without valgrind: the same work, warm."""
-    run = subprocess.run([binary, mode, str(count)], capture_output=True, text=True, timeout=600)
+def wall_time(binary, mode, count, cold_us=0):
+    """The median wall time of one window, run without valgrind: the same work, warm, or after the thread
+    slept cold_us before each window."""
+    run = subprocess.run([binary, mode, str(count)] + (["--cold-us", str(cold_us)] if cold_us else []),
+                         capture_output=True, text=True, timeout=600)
     median = re.search(r"^wall-time median ([0-9.]+) us$", run.stdout, re.M)
     if run.returncode != 0 or not median:
         sys.exit(f"instructions {mode}: failed ({run.returncode})\n{run.stdout}\n{run.stderr[-3000:]}")
@@ -93,7 +95,10 @@ def main():
     row("activation: poll response bytes → confirmation request bytes", n["cleori-activation"],
         n["curl-activation"])
     row("telemetry: device read → telemetry request bytes", n["cleori-telemetry"], n["curl-telemetry"])
-    warm = {mode: warm_wall_time(binary, mode, a.count) for mode in ("cleori-activation", "cleori-telemetry")}
+    warm = {mode: wall_time(binary, mode, a.count) for mode in ("cleori-activation", "cleori-telemetry")}
+    # benchmark/activation_latency's poll interval (5 ms), and the time from one activation to the next
+    # there (25 ms): how long the activation path's own code and data last ran before it runs again.
+    cold = {us: wall_time(binary, "cleori-activation", a.count, us) for us in (5000, 25000)}
     lines, pages = m["cleori-activation"]["code_lines"], m["cleori-activation"]["code_pages"]
     curl_lines = m["curl-activation"]["code_lines"]
     print()
@@ -102,7 +107,11 @@ def main():
           f"cycle of wall time on this machine. The activation windows execute code on {lines:,} distinct "
           f"64-byte cache lines ({lines * 64 / 1024:.0f} KiB) in {pages} pages of 4 KiB, the program's and its "
           f"libraries' together; libcurl + nlohmann/json's on {curl_lines:,} ({curl_lines * 64 / 1024:.0f} KiB, "
-          "user space only: the kernel's part of its socket calls is not seen by callgrind).")
+          "user space only: the kernel's part of its socket calls is not seen by callgrind). "
+          "With the thread asleep before each activation window, as a client is between polls, the same windows "
+          "take a median of " + " and ".join(
+              f"{t:.2f} µs after {us / 1000:g} ms ({t / warm['cleori-activation']:.1f}× warm)"
+              for us, t in cold.items()) + ".")
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"valgrind": version, "windows": a.count,
@@ -110,6 +119,7 @@ def main():
                        "curl_activation": n["curl-activation"], "curl_telemetry": n["curl-telemetry"],
                        "curl_exchange": exchange,
                        "warm_activation_us": warm["cleori-activation"], "warm_telemetry_us": warm["cleori-telemetry"],
+                       "cold_activation_us": {str(us): t for us, t in cold.items()},
                        "code_lines": lines, "code_pages": pages, "curl_code_lines": curl_lines}, f, indent=1)
 
 

@@ -75,11 +75,16 @@ def latency_targets(t, lat, ins):
             for tr in transports if (LOOP_FLOOR, tr) in rows}
     if ins:
         cold = (f"Warm, the same path takes {fmt(ins['warm_activation_us'])} µs ({fmt(ins['activation'], 0)} "
-                f"instructions); it executes code on {fmt(ins['code_lines'], 0)} distinct cache lines, and after "
-                f"the {poll_ms} ms sleep between polls a line costs {fmt(ns_per_line, 1)} ns more on this machine "
-                f"(the probe), up to {fmt(ins['code_lines'] * ns_per_line / 1000, 0)} µs for the code alone "
-                f"(an estimate: code is prefetched in runs). cleori's p50 is "
-                f"{fmt(above['plain'], 0)} µs (plain) and {fmt(above['TLS'], 0)} µs (TLS) above the floor's.")
+                f"instructions)")
+        if "cold_activation_us" in ins:
+            cold += ("; with the thread asleep before each window, in memory and with no sockets, " + " and ".join(
+                f"{fmt(t)} µs after {fmt(int(us) / 1000, 0)} ms" for us, t in ins["cold_activation_us"].items()) +
+                " (activation_latency serves an activation 25 ms after the previous one is confirmed)")
+        cold += (f". It executes code on {fmt(ins['code_lines'], 0)} distinct cache lines, and after "
+                 f"the {poll_ms} ms sleep between polls a line costs {fmt(ns_per_line, 1)} ns more on this machine "
+                 f"(the probe, data loads), up to {fmt(ins['code_lines'] * ns_per_line / 1000, 0)} µs for the code "
+                 f"alone (an estimate: code is prefetched in runs). cleori's p50 is "
+                 f"{fmt(above['plain'], 0)} µs (plain) and {fmt(above['TLS'], 0)} µs (TLS) above the floor's.")
     else:
         cold = f"after the {poll_ms} ms sleep between polls a cache line costs {fmt(ns_per_line, 1)} ns more."
     if loop:
