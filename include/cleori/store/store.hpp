@@ -94,7 +94,7 @@ struct store_image {
     template <class Record>
         requires std::constructible_from<store_record, Record const&>
     void apply(Record const& r) {
-        if constexpr (std::same_as<Record, store_record>) std::visit([this](auto const& e) { on(e); }, r);
+        if constexpr (std::same_as<Record, store_record>) std::visit([this](auto const& e) { this->on(e); }, r);
         else apply(store_record(r));
     }
     [[nodiscard]] bool empty() const noexcept {
