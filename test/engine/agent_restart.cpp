@@ -79,11 +79,11 @@ struct restart_fixture {
     std::optional<cleori::mono_time::duration> next_stall; // of the next activation record written
 
     // Starts an agent on `journal`.
-    life& boot(std::filesystem::path const& journal) {
+    life& boot(std::filesystem::path const& journal, cleori::agent_config config = {.token = "token-A"}) {
         auto& l = *lives.emplace_back(std::make_unique<life>(cleori));
         auto store = cleori::file_store::open(journal);
         BOOST_TEST_REQUIRE(store.has_value(), store.error().message());
-        l.agent.emplace(battery, l.transport, cleori::agent_config{.token = "token-A"}, clock, cleori::default_retry{},
+        l.agent.emplace(battery, l.transport, std::move(config), clock, cleori::default_retry{},
                         slow_journal{std::move(*store), clock, &next_stall});
         l.agent->set_logger([&l](cleori::log_level, std::string_view line) { l.log.emplace_back(line); });
         auto started = l.agent->start();
@@ -159,6 +159,37 @@ BOOST_AUTO_TEST_CASE(unsent_samples_owed_confirmation_and_the_running_activation
     for (auto const& line : second.log)
         logged |= line.find("restored from the store: 24 unsent samples, 1 activations, 1 owed confirmations") == 0;
     BOOST_TEST(logged);
+}
+
+BOOST_AUTO_TEST_CASE(samples_a_shorter_outbox_evicts_at_restart_are_released_from_the_journal) {
+    cleori.down = true; // nothing reaches Cleori: every sample stays in the journal
+    auto& first = boot(dir / "journal");
+    run(first, 180s);
+    auto const unsent = first.agent->outbox_size();
+    BOOST_TEST_REQUIRE(unsent == first.agent->counters().samples_taken);
+    auto const journal = crash(dir / "journal");
+
+    // Restarted with a one-minute outbox (13 samples at 5 s): the oldest go.
+    cleori::agent_config const short_outbox{.token = "token-A", .outbox_span = std::chrono::minutes(1)};
+    std::size_t dropped = 0;
+    auto& second = boot(journal, short_outbox);
+    auto const k = second.agent->counters();
+    BOOST_TEST(k.samples_restored == unsent);
+    BOOST_TEST(second.agent->outbox_size() == 13u);
+    BOOST_TEST(k.samples_evicted == unsent - 13);
+    // Killed before it runs: the third life reads back only what the second kept.
+    auto const again = crash(journal);
+    auto& third = boot(again, short_outbox);
+    third.agent->hooks().on_telemetry_dropped = [&](std::size_t n) { dropped += n; };
+    BOOST_TEST(third.agent->counters().samples_restored == 13u);
+    BOOST_TEST(third.agent->counters().samples_evicted == 0u);
+    BOOST_TEST(third.agent->outbox_size() == 13u);
+    cleori.down = false;
+    run(third, 30s);
+    BOOST_TEST(dropped == 0u);
+    auto const k3 = third.agent->counters();
+    BOOST_TEST(k3.samples_sent >= 13u); // the back-fill went
+    BOOST_TEST(k3.samples_sent + third.agent->outbox_size() == 13u + k3.samples_taken);
 }
 
 BOOST_AUTO_TEST_CASE(an_activation_that_ended_while_the_agent_was_dead_is_not_resumed) {

@@ -286,10 +286,12 @@ private:
             if constexpr (is_durable_store<StoreT>) {
                 auto image = store.load();
                 if (!image) return image.error();
-                core.restore(std::move(*image), now());
+                // Journal first: samples the restore evicts (a shorter outbox
+                // since) are released from the store, not read back again.
                 core.journal = [this](store_record const& r) {
                     if (auto kept = store.append(r); !kept) core.on_store_failure(kept.error().message());
                 };
+                core.restore(std::move(*image), now());
             }
             started = true;
             core.set_wake_slack(slack);

@@ -322,7 +322,9 @@ public:
         return std::min(std::chrono::milliseconds(500), device_timeout());
     }
 
-    /// @brief Puts back what a store kept. Call before `start`.
+    /// @brief Puts back what a store kept. Call before `start`, with
+    /// `journal` already set: samples evicted because the image holds more
+    /// than the outbox are released from the store through it.
     void restore(store_image image, core_time t) {
         // More than the outbox holds (a shorter outbox_span since): the
         // oldest are evicted and counted, so the counts still add up.
@@ -332,7 +334,7 @@ public:
             last_sample_time_ = e.sample.time;
         }
         outbox_.skip_to(image.next_seq + 1);
-        counters_.set<&agent_counters::samples_restored>(image.samples.size());
+        counters_.add<&agent_counters::samples_restored>(image.samples.size());
         tracked_ = std::move(image.activations);
         for (auto& a : tracked_) {
             // The command may not have reached the device before the crash.
