@@ -285,11 +285,12 @@ if server_kind == "nginx":
 else:
     print("### Fleet scale (one client process, one thread)\n")
     served_by = "cleori-sim as the server in its own process"
-print("Telemetry every 10 s and polls every 30 s per asset, compressed %d× (so %d ms and %d ms), %d s per point, "
+print("Telemetry every 10 s%s and polls every 30 s per asset, compressed %d× (so %d ms and %d ms), %d s per point, "
       "%s connections, %s%s. CPU is the client's, scaled back to the real "
       "cadence: the share of one core. RSS per asset is the client's resident growth divided by N; private RSS "
       "is the part of it that is not mapped files (the code that the run first touches, a cost per process).\n"
-      % (k, telemetry_ms, 30000 // k, duration, connections, served_by,
+      % ("" if telemetry_ms * k == 10000 else " less one timer tick (so that a late tick still keeps Cleori's 10 s)",
+         k, telemetry_ms, 30000 // k, duration, connections, served_by,
          ", every client's timers on a %d ms grid (what falls due within one tick is done in one wake-up)" % tick_ms
          if tick_ms > 0 else ""))
 print("| client | transport | assets | CPU (% of a core) | CPU per asset (µs/s) | RSS per asset (KiB) | "

@@ -57,6 +57,8 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -445,27 +447,43 @@ int run_curl(std::string_view mode, std::size_t count) {
 } // namespace
 
 int main(int argc, char** argv) {
-    // --cold-us N (cleori modes, without valgrind): sleep N µs before each window.
-    std::chrono::microseconds cold{0};
-    if (argc == 5 && std::string_view(argv[3]) == "--cold-us") cold = std::chrono::microseconds(std::strtol(argv[4], nullptr, 10));
-    if ((argc != 3 && argc != 5) || (argc == 5 && cold.count() <= 0)) {
+    // A whole decimal number of at most `max`, or nothing.
+    auto number = [](std::string_view text, std::uint64_t max) -> std::optional<std::uint64_t> {
+        std::uint64_t v = 0;
+        auto const [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (ec != std::errc{} || end != text.data() + text.size() || v == 0 || v > max) return std::nullopt;
+        return v;
+    };
+    auto usage = [] {
         std::cerr << "usage: instructions cleori-activation|cleori-telemetry|curl-activation|curl-telemetry|"
-                     "curl-exchange <count> [--cold-us N]\n";
+                     "curl-exchange <count> [--cold-us N]\n"
+                     "  --cold-us N  (cleori modes, without valgrind) sleep N microseconds, 1 to 10000000, before "
+                     "each window\n";
         return 2;
-    }
+    };
+    if (argc != 3 && !(argc == 5 && std::string_view(argv[3]) == "--cold-us")) return usage();
     std::string_view const mode = argv[1];
-    auto const count = static_cast<std::size_t>(std::strtoul(argv[2], nullptr, 10));
-    if (count == 0) return 2;
-    if (cold.count() > 0 && !mode.starts_with("cleori-")) {
-        std::cerr << "--cold-us applies to the cleori modes only\n";
-        return 2;
+    bool const cleori_mode = mode == "cleori-activation" || mode == "cleori-telemetry";
+    if (!cleori_mode && mode != "curl-activation" && mode != "curl-telemetry" && mode != "curl-exchange") {
+        std::cerr << "unknown mode " << mode << "\n";
+        return usage();
+    }
+    auto const count = number(argv[2], 100'000'000);
+    if (!count) return usage();
+    std::chrono::microseconds cold{0};
+    if (argc == 5) {
+        auto const us = number(argv[4], 10'000'000);
+        if (!us) return usage();
+        if (!cleori_mode) {
+            std::cerr << "--cold-us applies to the cleori modes only\n";
+            return 2;
+        }
+        cold = std::chrono::microseconds(static_cast<std::int64_t>(*us));
     }
     std::cout << bench::machine_line() << "; libcurl " << curl_version_info(CURLVERSION_NOW)->version
               << "; nlohmann/json " << NLOHMANN_JSON_VERSION_MAJOR << "." << NLOHMANN_JSON_VERSION_MINOR << "."
               << NLOHMANN_JSON_VERSION_PATCH << "\n";
-    if (mode == "cleori-activation") return run_cleori(true, count, cold);
-    if (mode == "cleori-telemetry") return run_cleori(false, count, cold);
-    if (mode == "curl-activation" || mode == "curl-telemetry" || mode == "curl-exchange") return run_curl(mode, count);
-    std::cerr << "unknown mode " << mode << "\n";
-    return 2;
+    if (mode == "cleori-activation") return run_cleori(true, *count, cold);
+    if (mode == "cleori-telemetry") return run_cleori(false, *count, cold);
+    return run_curl(mode, *count);
 }
