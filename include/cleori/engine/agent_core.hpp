@@ -329,8 +329,7 @@ public:
         // More than the outbox holds (a shorter outbox_span since): the
         // oldest are evicted and counted, so the counts still add up.
         for (auto const& e : image.samples) {
-            if (auto gone = outbox_.restore(e.seq, e.sample); gone && evicted(*gone))
-                fire<&agent_hooks::on_telemetry_dropped>(std::size_t{1});
+            if (auto gone = outbox_.restore(e.seq, e.sample)) evicted(*gone);
             last_sample_time_ = e.sample.time;
         }
         outbox_.skip_to(image.next_seq + 1);
@@ -427,7 +426,7 @@ public:
                 counters_.add<&agent_counters::samples_taken>();
                 auto const gone = outbox_.push(*smp);
                 if (journal) record(sample_taken{outbox_.live()->seq, *smp});
-                if (gone && evicted(*gone)) fire<&agent_hooks::on_telemetry_dropped>(std::size_t{1});
+                if (gone) evicted(*gone);
             }
             if (smp->soc) soc_known(t);
             else soc_read_failed(t);
@@ -771,16 +770,16 @@ private:
         journal(r);
     }
     // A sample evicted from the outbox is gone from the store at once; it is
-    // counted as lost (@return true) unless the request in flight carries it:
+    // counted and reported as lost unless the request in flight carries it:
     // then that request's outcome decides whether Cleori has it.
-    bool evicted(std::uint64_t seq) {
+    void evicted(std::uint64_t seq) {
         if (journal) record(samples_released{std::span(&seq, 1)});
         if (tele_req_ != 0 && std::find(tele_seqs_.begin(), tele_seqs_.end(), seq) != tele_seqs_.end()) {
             ++tele_evicted_in_flight_;
-            return false;
+            return;
         }
         counters_.add<&agent_counters::samples_evicted>();
-        return true;
+        fire<&agent_hooks::on_telemetry_dropped>(std::size_t{1});
     }
     void note_auth(call_failure const& f) {
         if (f.status != 401 && f.status != 403) return;
